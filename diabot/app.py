@@ -1,0 +1,125 @@
+"""Composition root: builds every service once, wires them, starts and stops
+them in one place (reverse order on the way down)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import signal
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from .commands import Router
+from .config import Settings
+from .dispatch import Dispatcher
+from .errors import ConfigError
+from .i18n import Catalog
+from .invites import InvitePolicy
+from .language import LanguageResolver
+from .matrix import MatrixClient
+from .metrics import Metrics
+from .outbox import Outbox
+from .permissions import Permissions
+from .plugin import Plugin, Services
+from .scheduler import Scheduler
+from .storage import Database
+from .web import build_web_app
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_plugin_class(name: str) -> type[Plugin]:
+    module = importlib.import_module(f"plugins.{name}.plugin")
+    for obj in vars(module).values():
+        if inspect.isclass(obj) and issubclass(obj, Plugin) and obj is not Plugin and obj.name == name:
+            return obj
+    raise ConfigError([f"plugins.{name}: the plugin module defines no Plugin named {name!r}"])
+
+
+def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin], object]]:
+    """Validate every enabled plugin's own settings up front (check-config too)."""
+    out = {}
+    problems = []
+    for name, raw in settings.plugins.items():
+        try:
+            cls = load_plugin_class(name)
+        except ModuleNotFoundError:
+            problems.append(f"plugins.{name}: no such plugin (expected plugins/{name}/plugin.py)")
+            continue
+        try:
+            out[name] = (cls, cls.Config.model_validate(raw or {}))
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = ".".join(["plugins", name, *map(str, err["loc"])])
+                problems.append(f"{path}: {err['msg']}")
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+class App:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics = Metrics()
+        self.db = Database(settings.database_url())
+        self.matrix = MatrixClient(settings.matrix, settings.data_dir, self.db, settings.bot.max_event_age_s, self.metrics)
+        self.outbox = Outbox(self.db, self.matrix, settings.matrix.max_retry_wait_s, self.metrics)
+        self.scheduler = Scheduler(settings.scheduler.misfire_grace_s)
+        self.permissions = Permissions(self.matrix, settings.permissions.moderator_level, settings.bot.admins)
+        self.router = Router(settings.bot.command_prefix)
+        catalog_dirs = [ROOT / "diabot" / "locales"] + [ROOT / "plugins" / n / "locales" for n in settings.plugins]
+        self.i18n = Catalog.from_dirs([d for d in catalog_dirs if d.exists()])
+        self.services = Services(
+            db=self.db, outbox=self.outbox, scheduler=self.scheduler, permissions=self.permissions,
+            i18n=self.i18n, languages=LanguageResolver(settings.bot.default_language), router=self.router,
+            bot_user_id=settings.matrix.user_id, settings=settings,
+        )
+        self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
+        self.plugins: list[Plugin] = []
+        for cls, config in plugin_configs(settings).values():
+            plugin = cls(self.services, config)
+            self.dispatcher.add_plugin(plugin)
+            self.plugins.append(plugin)
+        self.invite_policy = InvitePolicy(settings.invites, self.permissions, settings.bot.admins)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.matrix.stop)
+        async with AsyncExitStack() as stack:
+            await self.db.migrate()
+            stack.push_async_callback(self.db.close)
+            await self.matrix.login()
+            stack.push_async_callback(self.matrix.close)
+            self.scheduler.start()
+            stack.callback(self.scheduler.shutdown)
+            # Keep handled_events to the replay window (plus a margin).
+            window = 2 * self.settings.bot.max_event_age_s
+            self.scheduler.every("core.prune", 3600, self.dispatcher.prune, window)
+            for plugin in self.plugins:
+                await plugin.start()
+                stack.push_async_callback(plugin.stop)
+            self.outbox.start()
+            stack.push_async_callback(self.outbox.stop)
+            if self.settings.web.enabled:
+                runner = web.AppRunner(build_web_app(self), access_log=None)
+                await runner.setup()
+                await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
+                stack.push_async_callback(runner.cleanup)
+            log.info("diabot running", extra={"user_id": self.matrix.user_id, "plugins": [p.name for p in self.plugins]})
+            sync = asyncio.create_task(self.matrix.run(self.dispatcher.dispatch, self.invite_policy))
+            stop = asyncio.create_task(self.matrix.stopping.wait())
+            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            sync.cancel()
+            stop.cancel()
+            for task in done:
+                if task is sync and not task.cancelled() and task.exception():
+                    raise task.exception()
+            log.info("diabot stopping")

@@ -1,0 +1,59 @@
+"""`diabot run | migrate | check-config` (also `python bot.py ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .config import load_settings
+from .errors import ConfigError
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="diabot", description="Matrix bot for the NL/DE entrepreneurs' network")
+    parser.add_argument("-c", "--config", type=Path, default=Path("config/diabot.yaml"), help="YAML settings file")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="run the bot (applies migrations first)")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("check-config", help="validate the configuration and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        from .app import plugin_configs
+
+        plugin_configs(settings)
+    except ConfigError as exc:
+        print(f"configuration error in {args.config}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.cmd == "check-config":
+        print(f"{args.config}: OK")
+        return 0
+
+    from .logs import setup_logging
+
+    setup_logging(settings.logging.level, settings.logging.format, settings.secrets())
+    if args.cmd == "migrate":
+        from .storage.db import migrate
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate(settings.database_url())
+        print("database is at the latest revision")
+        return 0
+    from .app import App
+
+    asyncio.run(App(settings).run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""YAML configuration validated into typed settings (pydantic).
+
+Secrets may come from the environment (DIABOT_MATRIX_PASSWORD,
+DIABOT_MATRIX_ACCESS_TOKEN) and are SecretStr, so they never render in logs
+or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import ConfigError
+
+Language = Literal["nl", "de", "en"]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are typos more often than not: reject them by name.
+    model_config = ConfigDict(extra="forbid")
+
+
+class MatrixSettings(_Strict):
+    homeserver: str = Field(pattern=r"^https?://")
+    user_id: str = Field(pattern=r"^@[^:]+:.+$")
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_name: str = "diabot"
+    sync_timeout_ms: int = Field(default=30_000, ge=0)
+    # Upper bound of the pause between retries while the homeserver is down.
+    max_retry_wait_s: float = Field(default=3.0, gt=0, le=60)
+
+
+class BotSettings(_Strict):
+    command_prefix: str = Field(default="!", min_length=1, max_length=3)
+    default_language: Language = "nl"
+    # Commands older than this are not answered after downtime.
+    max_event_age_s: int = Field(default=24 * 3600, gt=0)
+    admins: list[str] = []
+    ignore_users: list[str] = []  # other bots
+
+
+class PermissionSettings(_Strict):
+    moderator_level: int = Field(default=50, ge=0, le=100)
+
+
+class InviteSettings(_Strict):
+    allow_users: list[str] = []
+    allow_servers: list[str] = []
+    # Moderators of this space may invite the bot anywhere.
+    space: str | None = None
+
+    @field_validator("allow_users")
+    @classmethod
+    def _full_mxids(cls, users: list[str]) -> list[str]:
+        for user in users:
+            if not user.startswith("@") or ":" not in user:
+                raise ValueError(f"expected a full Matrix ID like @name:server, got {user!r}")
+        return users
+
+
+class DatabaseSettings(_Strict):
+    # None: SQLite in the data dir. PostgreSQL: postgresql+asyncpg://user:pw@host/db
+    url: SecretStr | None = None
+
+
+class WebSettings(_Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+
+class SchedulerSettings(_Strict):
+    # A job that fell due while the bot was down still runs if it is at most
+    # this late; older ones are dropped (and logged).
+    misfire_grace_s: int = Field(default=6 * 3600, ge=1)
+
+
+class Settings(_Strict):
+    matrix: MatrixSettings
+    data_dir: Path = Path("data")
+    bot: BotSettings = BotSettings()
+    permissions: PermissionSettings = PermissionSettings()
+    invites: InviteSettings = InviteSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    logging: LoggingSettings = LoggingSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    # name -> that plugin's own settings (validated by the plugin)
+    plugins: dict[str, dict[str, Any]] = {"core": {}}
+
+    def database_url(self) -> str:
+        if self.database.url is not None:
+            return self.database.url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'diabot.db').resolve()}"
+
+    def secrets(self) -> list[str]:
+        """Values the log filter must never print."""
+        out = []
+        for secret in (self.matrix.password, self.matrix.access_token, self.database.url):
+            if secret is not None and secret.get_secret_value():
+                out.append(secret.get_secret_value())
+        return out
+
+
+_ENV_SECRETS = {
+    "DIABOT_MATRIX_PASSWORD": ("matrix", "password"),
+    "DIABOT_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
+    "DIABOT_DATABASE_URL": ("database", "url"),
+}
+
+
+def _format_error(err: dict[str, Any]) -> str:
+    path = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{path}: unknown key"
+    if err["type"] == "missing":
+        return f"{path}: required key is missing"
+    got = err.get("input")
+    shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    return f"{path}: {err['msg']}{shown}"
+
+
+def parse_settings(raw: Any, env: dict[str, str] | None = None, base_dir: Path | None = None) -> Settings:
+    env = os.environ if env is None else env
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(["(top level): expected a mapping of keys"])
+    for var, (section, key) in _ENV_SECRETS.items():
+        if env.get(var):
+            sect = raw.setdefault(section, {})
+            if isinstance(sect, dict):
+                sect[key] = env[var]
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError([_format_error(e) for e in exc.errors()]) from None
+    if settings.matrix.password is None and settings.matrix.access_token is None:
+        raise ConfigError(["matrix.password: required unless matrix.access_token is set "
+                           "(or DIABOT_MATRIX_PASSWORD in the environment)"])
+    if base_dir is not None and not settings.data_dir.is_absolute():
+        settings.data_dir = (base_dir / settings.data_dir).resolve()
+    return settings
+
+
+def load_settings(path: Path, env: dict[str, str] | None = None) -> Settings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the file ({exc.strerror})"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{path}: not valid YAML{where}"]) from None
+    # Relative data dirs are relative to the config file, not the cwd.
+    return parse_settings(raw, env, base_dir=path.resolve().parent)

@@ -1,0 +1,76 @@
+"""Platform-neutral events. Only diabot/matrix/ knows nio; plugins see these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    event_id: str
+    room_id: str
+    sender: str
+    ts: int  # origin_server_ts, ms
+    type: str
+    content: dict[str, Any] = field(repr=False)
+    encrypted: bool = False
+
+    @property
+    def relates_to(self) -> dict[str, Any]:
+        rel = self.content.get("m.relates_to")
+        return rel if isinstance(rel, dict) else {}
+
+    @property
+    def thread_root(self) -> str | None:
+        rel = self.relates_to
+        return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
+
+
+@dataclass(frozen=True)
+class Message(RoomEvent):
+    body: str = ""  # reply fallback already stripped
+    msgtype: str = "m.text"
+
+    @property
+    def reply_to(self) -> str | None:
+        reply = self.relates_to.get("m.in_reply_to")
+        if isinstance(reply, dict) and not self.relates_to.get("is_falling_back"):
+            return reply.get("event_id")
+        return None
+
+    @property
+    def is_edit(self) -> bool:
+        return self.relates_to.get("rel_type") == "m.replace"
+
+
+@dataclass(frozen=True)
+class Reaction(RoomEvent):
+    key: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Membership(RoomEvent):
+    user_id: str = ""
+    membership: str = ""  # join, leave, invite, ban
+    prev_membership: str | None = None
+
+
+@dataclass(frozen=True)
+class Redaction(RoomEvent):
+    redacts: str = ""
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the `> <@user> quoted` lines clients put in front of a reply."""
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines) and lines[i].startswith(">"):
+        i += 1
+    if i == 0:
+        return body
+    # The fallback is followed by one blank line.
+    if i < len(lines) and lines[i] == "":
+        i += 1
+    return "\n".join(lines[i:])

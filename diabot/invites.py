@@ -1,0 +1,25 @@
+"""Whom the bot accepts invites from: full MXIDs, whole servers, or
+moderators of the configured space. Never display names."""
+
+from __future__ import annotations
+
+from .config import InviteSettings
+from .permissions import Permissions
+
+
+class InvitePolicy:
+    def __init__(self, settings: InviteSettings, permissions: Permissions, admins: list[str]):
+        self.users = frozenset(settings.allow_users) | frozenset(admins)
+        self.servers = frozenset(settings.allow_servers)
+        self.space = settings.space
+        self.permissions = permissions
+
+    async def __call__(self, room_id: str, inviter: str) -> bool:
+        if inviter in self.users:
+            return True
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        if server in self.servers:
+            return True
+        if self.space:
+            return await self.permissions.is_moderator(self.space, inviter)
+        return False

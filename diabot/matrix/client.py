@@ -1,0 +1,358 @@
+"""Matrix edge: login/restore, the sync loop, E2EE upkeep, sending.
+
+Exactly-once design: nio is told not to persist sync tokens (it would save
+them *before* our handlers run). We save the token in our database after a
+batch is handled; handled event ids make a replayed batch harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MegolmEvent,
+    MessageDirection,
+    RoomGetStateResponse,
+    RoomMessagesResponse,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
+
+from ..config import MatrixSettings
+from ..events import RoomEvent
+from ..outbox import PermanentSendError
+from ..storage import Database
+from ..storage.models import HandledEvent, KnownRoom
+from .convert import convert
+
+log = logging.getLogger(__name__)
+
+SYNC_TOKEN_KEY = "sync_token"
+SYNC_FILTER = {
+    "presence": {"not_types": ["*"]},
+    "account_data": {"not_types": ["*"]},
+    "room": {
+        "timeline": {"limit": 100},
+        "ephemeral": {"not_types": ["*"]},
+        "state": {"lazy_load_members": False},
+    },
+}
+PERMANENT_ERRCODES = {"M_FORBIDDEN", "M_TOO_LARGE", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_UNKNOWN_TOKEN"}
+# Versions in which room creators outrank everyone and are absent from power_levels.
+_CREATOR_POWER_VERSIONS = {"org.matrix.hydra.11"}
+
+EventSink = Callable[[RoomEvent], Awaitable[None]]
+InvitePolicy = Callable[[str, str], Awaitable[bool]]
+
+
+class MatrixClient:
+    def __init__(self, settings: MatrixSettings, data_dir: Path, db: Database, max_event_age_s: int, metrics=None):
+        self.settings = settings
+        self.data_dir = data_dir
+        self.db = db
+        self.max_event_age_ms = max_event_age_s * 1000
+        self.metrics = metrics
+        self.user_id = settings.user_id
+        self.client: AsyncClient | None = None
+        self.last_sync = 0.0
+        self.synced = asyncio.Event()  # set after each handled batch (tests, health)
+        self.stopping = asyncio.Event()
+        self._creators: dict[str, frozenset[str]] = {}
+        self._known_rooms: dict[str, int] = {}
+        self._undecrypted: list[tuple[float, str, MegolmEvent]] = []
+
+    # ---- login -------------------------------------------------------------
+
+    @property
+    def _credentials_path(self) -> Path:
+        return self.data_dir / "credentials.json"
+
+    async def login(self) -> None:
+        """Password login once; afterwards the same device from the data dir."""
+        store = self.data_dir / "crypto"
+        store.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,
+            max_timeout_retry_wait_time=self.settings.max_retry_wait_s,
+            backoff_factor=0.25,
+            request_timeout=self.settings.sync_timeout_ms / 1000 + 30,
+        )
+        creds = self._load_credentials()
+        if creds is None and self.settings.access_token is not None:
+            creds = await self._credentials_from_token(self.settings.access_token.get_secret_value(), store, config)
+        client = AsyncClient(self.settings.homeserver, self.user_id, store_path=str(store), config=config)
+        if creds is None:
+            if self.settings.password is None:
+                raise RuntimeError("no stored credentials and no password configured")
+            resp = await client.login(self.settings.password.get_secret_value(), device_name=self.settings.device_name)
+            if not isinstance(resp, LoginResponse):
+                await client.close()
+                raise RuntimeError(f"login failed: {getattr(resp, 'message', resp)}")
+            creds = {"user_id": resp.user_id, "device_id": resp.device_id, "access_token": resp.access_token}
+            self._save_credentials(creds)
+            log.info("logged in with a new device", extra={"device_id": resp.device_id})
+        else:
+            client.restore_login(creds["user_id"], creds["device_id"], creds["access_token"])
+            log.info("restored device", extra={"device_id": creds["device_id"]})
+        self.user_id = creds["user_id"]
+        self.client = client
+
+    async def _credentials_from_token(self, token: str, store: Path, config: AsyncClientConfig) -> dict:
+        probe = AsyncClient(self.settings.homeserver, self.user_id, config=AsyncClientConfig(encryption_enabled=False))
+        probe.access_token = token
+        resp = await probe.whoami()
+        await probe.close()
+        if not isinstance(resp, WhoamiResponse) or not resp.device_id:
+            raise RuntimeError("the configured access token is not valid")
+        creds = {"user_id": resp.user_id, "device_id": resp.device_id, "access_token": token}
+        self._save_credentials(creds)
+        return creds
+
+    def _load_credentials(self) -> dict | None:
+        try:
+            return json.loads(self._credentials_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _save_credentials(self, creds: dict) -> None:
+        tmp = self._credentials_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(creds, fh)
+        tmp.replace(self._credentials_path)
+
+    # ---- room state (for permissions) ---------------------------------------
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        room = self.client.rooms.get(room_id) if self.client else None
+        if room is None:
+            return 0
+        return room.power_levels.get_user_level(user_id)
+
+    async def is_creator(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id) if self.client else None
+        if room is None:
+            return False
+        version = str(room.room_version or "1")
+        if not (version in _CREATOR_POWER_VERSIONS or (version.isdigit() and int(version) >= 12)):
+            return False
+        if room_id not in self._creators:
+            # The create event never changes: fetch it once, with its sender.
+            resp = await self.client.room_get_state(room_id)
+            if not isinstance(resp, RoomGetStateResponse):
+                return False
+            creators: set[str] = set()
+            for ev in resp.events:
+                if ev.get("type") == "m.room.create" and ev.get("state_key") == "":
+                    creators.add(ev.get("sender", ""))
+                    creators.update((ev.get("content") or {}).get("additional_creators") or [])
+            self._creators[room_id] = frozenset(c for c in creators if c)
+        return user_id in self._creators[room_id]
+
+    def room_ids(self) -> list[str]:
+        return list(self.client.rooms) if self.client else []
+
+    # ---- sending (outbox transport) ----------------------------------------
+
+    async def send(self, room_id: str, event_type: str, content: dict, txn_id: str) -> str:
+        try:
+            resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True)
+        except OlmUnverifiedDeviceError as exc:  # cannot happen with ignore_unverified_devices
+            raise PermanentSendError(str(exc)) from exc
+        except LocalProtocolError as exc:
+            # "No such room": not joined (yet); the outbox retries a few times.
+            raise RuntimeError(str(exc)) from exc
+        if isinstance(resp, RoomSendResponse):
+            return resp.event_id
+        code = getattr(resp, "status_code", None)
+        if code in PERMANENT_ERRCODES:
+            raise PermanentSendError(f"{code}: {getattr(resp, 'message', '')}")
+        raise RuntimeError(f"send failed: {code} {getattr(resp, 'message', '')}")
+
+    # ---- sync loop ------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self, sink: EventSink, invite_policy: InvitePolicy) -> None:
+        token = await self.db.get_value(SYNC_TOKEN_KEY)
+        await self._load_known_rooms()
+        first = True
+        failures = 0
+        while not self.stopping.is_set():
+            resp = await self.client.sync(
+                timeout=0 if first else self.settings.sync_timeout_ms,
+                sync_filter=SYNC_FILTER,
+                since=token if first else None,
+                full_state=True if first else None,
+            )
+            if isinstance(resp, SyncError) or not isinstance(resp, SyncResponse):
+                failures += 1
+                wait = min(self.settings.max_retry_wait_s, 0.25 * 2 ** min(failures, 6))
+                log.warning("sync failed, retrying", extra={"error": getattr(resp, "message", str(resp)), "wait_s": wait})
+                if getattr(resp, "status_code", None) == "M_UNKNOWN_TOKEN":
+                    raise RuntimeError("the homeserver no longer accepts our access token; delete credentials.json to log in again")
+                await asyncio.sleep(wait)
+                continue
+            failures = 0
+            try:
+                await self._handle_batch(resp, sink, invite_policy, replay=token is not None or not first)
+            except Exception:
+                # Database unreachable or similar: do not advance the token;
+                # the batch comes again (handled events are skipped then).
+                log.exception("handling a sync batch failed; will retry it")
+                self.client.next_batch = token
+                await asyncio.sleep(self.settings.max_retry_wait_s)
+                continue
+            token = resp.next_batch
+            await self.db.set_value(SYNC_TOKEN_KEY, token)
+            first = False
+            self.last_sync = time.monotonic()
+            self.synced.set()
+            self.synced.clear()
+            await self._e2ee_upkeep()
+
+    async def _e2ee_upkeep(self) -> None:
+        c = self.client
+        tasks = [c.send_to_device_messages()]
+        if c.should_upload_keys:
+            tasks.append(c.keys_upload())
+        if c.should_query_keys:
+            tasks.append(c.keys_query())
+        if c.should_claim_keys:
+            tasks.append(c.keys_claim(c.get_users_for_key_claiming()))
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.warning("e2ee upkeep failed", extra={"error": repr(result)})
+
+    async def _load_known_rooms(self) -> None:
+        async with self.db.sessions() as session:
+            from sqlalchemy import select
+
+            rows = (await session.execute(select(KnownRoom.room_id, KnownRoom.joined_ts))).all()
+        self._known_rooms = {room_id: ts for room_id, ts in rows}
+
+    async def _remember_room(self, room_id: str, joined_ts: int) -> None:
+        async with self.db.transaction() as session:
+            if await session.get(KnownRoom, room_id) is None:
+                session.add(KnownRoom(room_id=room_id, joined_ts=joined_ts))
+        self._known_rooms[room_id] = joined_ts
+
+    async def _handle_batch(self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, replay: bool) -> None:
+        for room_id, info in resp.rooms.invite.items():
+            await self._handle_invite(room_id, info, invite_policy)
+        now_ms = int(time.time() * 1000)
+        for room_id, info in resp.rooms.join.items():
+            events = list(info.timeline.events)
+            if room_id not in self._known_rooms:
+                # Newly joined (or first start): everything up to our own join
+                # is history and is never answered.
+                own_join = [e.server_timestamp for e in events
+                            if getattr(e, "state_key", None) == self.user_id and getattr(e, "membership", None) == "join"]
+                await self._remember_room(room_id, max(own_join) if own_join else now_ms)
+            elif replay and info.timeline.limited and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch, now_ms) + events
+            floor = max(self._known_rooms[room_id], now_ms - self.max_event_age_ms)
+            for nio_event in events:
+                await self._deliver(nio_event, room_id, floor, sink)
+        await self._retry_undecrypted(sink)
+        if self.metrics:
+            self.metrics.sync_lag.set(0)
+
+    async def _deliver(self, nio_event, room_id: str, floor: int, sink: EventSink) -> None:
+        ts = getattr(nio_event, "server_timestamp", 0) or 0
+        if ts <= floor or getattr(nio_event, "sender", None) == self.user_id:
+            return
+        if isinstance(nio_event, MegolmEvent):
+            # Keys may arrive in a later sync; keep it for a while.
+            self._undecrypted.append((time.monotonic(), room_id, nio_event))
+            try:
+                await self.client.request_room_key(nio_event)
+            except Exception:  # already requested, or no session info
+                pass
+            return
+        source = getattr(nio_event, "source", None)
+        if not isinstance(source, dict):
+            return
+        event = convert(source, room_id, encrypted=bool(getattr(nio_event, "decrypted", False)))
+        if event is not None:
+            await sink(event)
+
+    async def _retry_undecrypted(self, sink: EventSink) -> None:
+        pending, self._undecrypted = self._undecrypted, []
+        for since, room_id, enc in pending:
+            enc.room_id = room_id
+            decrypted = self.client.decrypt_event(enc)
+            if isinstance(decrypted, MegolmEvent) or not hasattr(decrypted, "source"):
+                if time.monotonic() - since < 600:
+                    self._undecrypted.append((since, room_id, enc))
+                else:
+                    log.warning("could not decrypt an event in time", extra={"room_id": room_id, "event_id": enc.event_id})
+                continue
+            event = convert(decrypted.source, room_id, encrypted=True)
+            if event is not None:
+                await sink(event)
+
+    async def _backfill(self, room_id: str, prev_batch: str, now_ms: int) -> list:
+        """Fetch the gap of a limited timeline with /messages, newest first,
+        until we reach handled events or the age limit."""
+        floor = max(self._known_rooms.get(room_id, 0), now_ms - self.max_event_age_ms)
+        fetched: list = []
+        start = prev_batch
+        for _ in range(20):  # bounded: at most 2,000 events
+            resp = await self.client.room_messages(room_id, start=start, direction=MessageDirection.back, limit=100)
+            if not isinstance(resp, RoomMessagesResponse) or not resp.chunk:
+                break
+            stop = False
+            for ev in resp.chunk:
+                if (getattr(ev, "server_timestamp", 0) or 0) <= floor or await self._is_handled(ev.event_id):
+                    stop = True
+                    break
+                fetched.append(ev)
+            if stop or not resp.end:
+                break
+            start = resp.end
+        fetched.reverse()
+        if fetched:
+            log.info("backfilled a timeline gap", extra={"room_id": room_id, "events": len(fetched)})
+        return fetched
+
+    async def _is_handled(self, event_id: str) -> bool:
+        async with self.db.sessions() as session:
+            return await session.get(HandledEvent, event_id) is not None
+
+    async def _handle_invite(self, room_id: str, info, invite_policy: InvitePolicy) -> None:
+        inviter = None
+        for ev in info.invite_state:
+            if isinstance(ev, InviteMemberEvent) and ev.state_key == self.user_id and ev.membership == "invite":
+                inviter = ev.sender
+        if inviter is None:
+            return
+        if await invite_policy(room_id, inviter):
+            resp = await self.client.join(room_id)
+            if isinstance(resp, JoinError):
+                log.warning("could not join", extra={"room_id": room_id, "error": resp.message})
+            else:
+                log.info("joined on invite", extra={"room_id": room_id, "inviter": inviter})
+        else:
+            log.info("declined invite", extra={"room_id": room_id, "inviter": inviter})
+            await self.client.room_leave(room_id)
+
+    async def close(self) -> None:
+        if self.client:
+            await self.client.close()

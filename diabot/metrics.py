@@ -1,0 +1,19 @@
+"""Prometheus metrics, on a registry owned by the app (no process globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_handled = Counter("diabot_events_handled", "Events given to handlers", registry=self.registry)
+        self.commands = Counter("diabot_commands", "Commands run", ["command"], registry=self.registry)
+        self.errors = Counter("diabot_errors", "Handler errors (bugs, not user errors)", registry=self.registry)
+        self.messages_sent = Counter("diabot_messages_sent", "Events delivered from the outbox", registry=self.registry)
+        self.sync_lag = Gauge("diabot_sync_lag_seconds", "Seconds since the last successful sync", registry=self.registry)
+        self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,124 @@
+"""Transactional outbox: what the bot says is written to the database in the
+same transaction as the event that caused it, then delivered by one worker.
+
+A crash after the commit but before the send: the worker sends it at start.
+A crash after the send but before it is marked: the resend reuses the
+transaction id and the homeserver returns the first event instead of a copy.
+Homeserver down: the row stays pending and is retried; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .storage import Database
+from .storage.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PermanentSendError(Exception):
+    """The homeserver refused for good (not in room, forbidden, too large)."""
+
+
+class Transport(Protocol):
+    async def send(self, room_id: str, event_type: str, content: dict, txn_id: str) -> str:
+        """Return the event id; raise PermanentSendError or anything (= retry)."""
+        ...
+
+
+class Outbox:
+    MAX_ATTEMPTS = 20
+
+    def __init__(self, db: Database, transport: Transport | None = None, max_retry_wait_s: float = 3.0, metrics=None):
+        self.db = db
+        self.transport = transport
+        self.max_retry_wait_s = max_retry_wait_s
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def queue(self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message") -> OutboxMessage:
+        row = OutboxMessage(txn_id=f"diabot-{uuid.uuid4().hex}", room_id=room_id, event_type=event_type, content=content, attempts=0)
+        session.add(row)
+        return row
+
+    def notify(self) -> None:
+        """Call after a commit that queued something."""
+        self._wake.set()
+
+    async def queue_now(self, room_id: str, content: dict, event_type: str = "m.room.message") -> None:
+        """Outside any event transaction (e.g. a scheduled job's own)."""
+        async with self.db.transaction() as session:
+            self.queue(session, room_id, content, event_type)
+        self.notify()
+
+    async def pending_count(self) -> int:
+        async with self.db.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            delivered = await self._deliver_pending()
+            if not delivered:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.max_retry_wait_s if delivered is None else 30)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def _deliver_pending(self) -> bool | None:
+        """True: sent something; False: nothing pending; None: a send failed."""
+        async with self.db.sessions() as session:
+            rows = (await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id).limit(50)
+            )).all()
+        if not rows:
+            return False
+        for row in rows:
+            try:
+                event_id = await self.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
+            except PermanentSendError as exc:
+                log.warning("outbox: giving up on a message", extra={"room_id": row.room_id, "error": str(exc)})
+                await self._mark(row.id, error=str(exc)[:500], done=True)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempts = row.attempts + 1
+                give_up = attempts >= self.MAX_ATTEMPTS
+                log.warning("outbox: send failed, will retry", extra={"room_id": row.room_id, "attempt": attempts, "error": repr(exc)[:300]})
+                await self._mark(row.id, error=repr(exc)[:500], done=give_up, attempts=attempts)
+                return None
+            await self._mark(row.id, event_id=event_id, done=True)
+            if self.metrics:
+                self.metrics.messages_sent.inc()
+        return True
+
+    async def _mark(self, row_id: int, *, done: bool, event_id: str | None = None, error: str | None = None, attempts: int | None = None) -> None:
+        values: dict = {"error": error}
+        if done:
+            values["sent_at"] = utcnow()
+        if event_id:
+            values["sent_event_id"] = event_id
+        if attempts is not None:
+            values["attempts"] = attempts
+        async with self.db.transaction() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))

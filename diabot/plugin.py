@@ -1,0 +1,56 @@
+"""Plugin base class and the services a plugin receives in its constructor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from .commands import Router
+    from .i18n import Catalog
+    from .language import LanguageResolver
+    from .outbox import Outbox
+    from .permissions import Permissions
+    from .scheduler import Scheduler
+    from .storage import Database
+
+
+class PluginConfig(BaseModel):
+    """Base for a plugin's own settings (plugins.<name> in the YAML)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Services:
+    db: "Database"
+    outbox: "Outbox"
+    scheduler: "Scheduler"
+    permissions: "Permissions"
+    i18n: "Catalog"
+    languages: "LanguageResolver"
+    router: "Router"
+    bot_user_id: str
+    settings: Any  # diabot.config.Settings
+
+
+class Plugin:
+    """Subclasses declare commands with @command and handlers with @on.
+
+    name: the folder name under plugins/; Config: the schema of its settings.
+    """
+
+    name: str = ""
+    Config: type[PluginConfig] = PluginConfig
+
+    def __init__(self, services: Services, config: PluginConfig):
+        self.services = services
+        self.config = config
+
+    async def start(self) -> None:
+        """Called once after the database is migrated; rebuild jobs here."""
+
+    async def stop(self) -> None:
+        """Called once at shutdown, in reverse order of start."""

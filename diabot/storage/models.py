@@ -1,0 +1,83 @@
+"""Core tables. Plugins declare theirs on the same `Base` in plugins/<x>/models.py.
+
+Only what the runtime needs is stored: ids and timestamps, a user's chosen
+language; no message text except what waits in the outbox to be sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names: Alembic batch mode on SQLite needs them to alter tables.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class HandledEvent(Base):
+    """An event whose effects are committed. Written in the same transaction
+    as those effects, so a crash either keeps both or neither."""
+
+    __tablename__ = "handled_events"
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """Something the bot means to send. Delivered in id order with `txn_id`
+    as the Matrix transaction id, so a resend after a crash is deduplicated
+    by the homeserver instead of showing up twice."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    txn_id: Mapped[str] = mapped_column(String(64), unique=True)
+    room_id: Mapped[str] = mapped_column(String(255), index=True)
+    event_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once delivered (or given up); the row is then only a receipt.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    sent_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class KnownRoom(Base):
+    """When the bot joined a room: events older than that are history and
+    are never answered (e.g. old commands in a room it is invited into)."""
+
+    __tablename__ = "known_rooms"
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    joined_ts: Mapped[int] = mapped_column(BigInteger)  # origin_server_ts in ms
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class UserSetting(Base):
+    __tablename__ = "user_settings"
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class KeyValue(Base):
+    """Small runtime state, e.g. the sync token (saved after handling)."""
+
+    __tablename__ = "kv"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,55 @@
+"""Built-in commands: help, ping, the user's language and the room's."""
+
+from __future__ import annotations
+
+from diabot.commands import Arg, Perm, command
+from diabot.context import Context
+from diabot.errors import UsageError
+from diabot.i18n import LANGUAGES
+from diabot.plugin import Plugin
+
+
+class CorePlugin(Plugin):
+    name = "core"
+
+    @command("help", nl=("hulp",), de=("hilfe",), help="core.help.help",
+             args=(Arg("command", optional=True, rest=True),))
+    async def help(self, ctx: Context, command: str | None) -> None:
+        router = self.services.router
+        perms = self.services.permissions
+        if command:
+            bound = router.find(command)
+            if bound is None:
+                raise UsageError("core.help.no_such", name=command)
+            spec = bound.spec
+            names = ", ".join(f"`{router.prefix}{n}`" for n in router.names_of(spec))
+            ctx.reply_markdown(f"`{router.usage(spec, ctx.lang)}`\n\n{ctx.t(spec.help)}\n\n{ctx.t('core.help.aliases', names=names)}")
+            return
+        lines = [f"**{ctx.t('core.help.title')}**", ""]
+        for bound in sorted(router.commands, key=lambda b: router.display_name(b.spec, ctx.lang)):
+            if await perms.allows(bound.spec.perm, ctx.room_id, ctx.sender):
+                lines.append(f"- `{router.usage(bound.spec, ctx.lang)}` — {ctx.t(bound.spec.help)}")
+        lines += ["", ctx.t("core.help.more", help=f"{router.prefix}{router.display_name(self.help.__diabot_command__, ctx.lang)}")]
+        ctx.reply_markdown("\n".join(lines))
+
+    @command("ping", help="core.ping.help")
+    async def ping(self, ctx: Context) -> None:
+        ctx.reply("core.ping.pong")
+
+    @command("lang", nl=("taal",), de=("sprache",), help="core.lang.help",
+             args=(Arg("language", choices=LANGUAGES, optional=True),))
+    async def lang(self, ctx: Context, language: str | None) -> None:
+        if language is None:
+            ctx.reply("core.lang.current", language=ctx.t(f"core.language.{ctx.lang}"))
+            return
+        await self.services.languages.set_user(ctx.session, ctx.sender, language)
+        ctx.lang = language
+        ctx.reply("core.lang.set", language=ctx.t(f"core.language.{language}"))
+
+    @command("roomlang", nl=("kamertaal",), de=("raumsprache",), help="core.roomlang.help", perm=Perm.MODERATOR,
+             args=(Arg("language", choices=(*LANGUAGES, "default"),),))
+    async def roomlang(self, ctx: Context, language: str) -> None:
+        value = None if language == "default" else language
+        await self.services.languages.set_room(ctx.session, ctx.room_id, value)
+        shown = ctx.t(f"core.language.{value}") if value else ctx.t("core.roomlang.default")
+        ctx.reply("core.roomlang.set", language=shown)
