@@ -151,7 +151,12 @@ class Router:
             rest = text
             for w in words[:n]:
                 rest = rest[rest.index(w) + len(w):]
-            return Invocation(bound, self.parse_args(bound.spec, rest.strip()), " ".join(key))
+            try:
+                kwargs = self.parse_args(bound.spec, rest.strip())
+            except UsageError as exc:
+                exc.spec = bound.spec  # lets the error boundary add the usage line
+                raise
+            return Invocation(bound, kwargs, " ".join(key))
         name = words[0].lower()
         return Unknown(name, self.suggest(" ".join(w.lower() for w in words[:2])) or self.suggest(name))
 

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .commands import Invocation, Router, Unknown
@@ -93,16 +93,15 @@ class Dispatcher:
             return ctx.queued
 
     def _user_error(self, ctx: Context, exc: UserError) -> None:
-        text = ctx.t(exc.key, **exc.params)
-        if isinstance(exc, UsageError) and isinstance(ctx.event, Message):
-            parsed = None
-            try:
-                parsed = self.router.parse(ctx.event.body)
-            except UserError:
-                pass
-            if isinstance(parsed, Invocation):
-                usage = self.router.usage(parsed.command.spec, ctx.lang)
-                text = f"{text}\n\n{ctx.t('core.usage', usage=f'`{usage}`')}"
+        params = dict(exc.params)
+        arg = params.get("arg")
+        if arg and self.services.i18n.has(f"arg.{arg}"):
+            params["arg"] = ctx.t(f"arg.{arg}")
+        text = ctx.t(exc.key, **params)
+        spec = getattr(exc, "spec", None)
+        if isinstance(exc, UsageError) and spec is not None:
+            usage = self.router.usage(spec, ctx.lang)
+            text = f"{text}\n\n{ctx.t('core.usage', usage=f'`{usage}`')}"
         ctx.reply_markdown(text)
 
     async def _run(self, ctx: Context) -> None:

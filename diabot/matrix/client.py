@@ -211,7 +211,7 @@ class MatrixClient:
                 continue
             failures = 0
             try:
-                await self._handle_batch(resp, sink, invite_policy, replay=token is not None or not first)
+                await self._handle_batch(resp, sink, invite_policy, resumed=token is not None or not first)
             except Exception:
                 # Database unreachable or similar: do not advance the token;
                 # the batch comes again (handled events are skipped then).
@@ -253,19 +253,25 @@ class MatrixClient:
                 session.add(KnownRoom(room_id=room_id, joined_ts=joined_ts))
         self._known_rooms[room_id] = joined_ts
 
-    async def _handle_batch(self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, replay: bool) -> None:
+    async def _handle_batch(self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, resumed: bool) -> None:
         for room_id, info in resp.rooms.invite.items():
             await self._handle_invite(room_id, info, invite_policy)
         now_ms = int(time.time() * 1000)
         for room_id, info in resp.rooms.join.items():
             events = list(info.timeline.events)
+            if not resumed:
+                # Very first sync of this data dir: we cannot know what was
+                # answered before, so nothing in it is answered.
+                if room_id not in self._known_rooms:
+                    await self._remember_room(room_id, now_ms)
+                continue
             if room_id not in self._known_rooms:
                 # Newly joined (or first start): everything up to our own join
                 # is history and is never answered.
                 own_join = [e.server_timestamp for e in events
                             if getattr(e, "state_key", None) == self.user_id and getattr(e, "membership", None) == "join"]
                 await self._remember_room(room_id, max(own_join) if own_join else now_ms)
-            elif replay and info.timeline.limited and info.timeline.prev_batch:
+            elif info.timeline.limited and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, now_ms) + events
             floor = max(self._known_rooms[room_id], now_ms - self.max_event_age_ms)
             for nio_event in events:
@@ -297,8 +303,11 @@ class MatrixClient:
         pending, self._undecrypted = self._undecrypted, []
         for since, room_id, enc in pending:
             enc.room_id = room_id
-            decrypted = self.client.decrypt_event(enc)
-            if isinstance(decrypted, MegolmEvent) or not hasattr(decrypted, "source"):
+            try:
+                decrypted = self.client.decrypt_event(enc)
+            except Exception:  # nio raises EncryptionError while the key is missing
+                decrypted = None
+            if decrypted is None or isinstance(decrypted, MegolmEvent) or not hasattr(decrypted, "source"):
                 if time.monotonic() - since < 600:
                     self._undecrypted.append((since, room_id, enc))
                 else:

@@ -38,6 +38,7 @@ class MatrixUser:
                         continue  # could not decrypt: the test will time out and say so
                     src = dict(ev.source)
                     src["room_id"] = room_id
+                    src["_encrypted"] = bool(getattr(ev, "decrypted", False))
                     self.events.append(src)
             for room_id in getattr(getattr(resp, "rooms", None), "invite", {}):
                 await self.client.join(room_id)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what it needs (bot venv,
+# Synapse in its own venv, PostgreSQL from Debian) and runs pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+.venv/bin/python -m devtools.synapse ensure      # Synapse venv, apart from the bot's
+.venv/bin/python -m devtools.postgres ensure     # Debian's postgresql package
+exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"

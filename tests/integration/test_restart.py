@@ -1,0 +1,89 @@
+"""Exactly once across crashes, and the same device after a restart."""
+
+import asyncio
+import json
+from collections import Counter
+
+import pytest
+
+from .helpers import room_with_bot
+
+pytestmark = pytest.mark.integration
+
+
+def reply_counts(user, bot_id, room):
+    counts = Counter()
+    for e in user.from_sender(bot_id, room):
+        target = e.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+        if target:
+            counts[target] += 1
+    return counts
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_sigkill_while_commands_arrive_answers_each_exactly_once(make_bot, users, encrypted):
+    bot = make_bot().start()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id, encrypted=encrypted)
+    sent: list[str] = []
+
+    async def burst(n):
+        for _ in range(n):
+            sent.append(await anna.send(room, "!ping"))
+            await asyncio.sleep(0.05)
+
+    await burst(8)
+    bot.kill()  # mid-stream: some handled, some maybe handled-but-unsent, some unseen
+    await burst(8)  # sent while the bot is down
+    bot.start()
+    await burst(4)
+    await anna.wait_for_events(bot.user_id, room, count=len(sent), timeout=60)
+    # Let any duplicate arrive before judging.
+    marker = await anna.send(room, "!ping")
+    await anna.reply_to(marker, bot.user_id, room)
+    counts = reply_counts(anna, bot.user_id, room)
+    assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
+
+
+async def test_restart_keeps_device_and_decrypts(make_bot, users):
+    bot = make_bot().start()
+    creds_path = bot.workdir / "data" / "credentials.json"
+    device = json.loads(creds_path.read_text())["device_id"]
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id, encrypted=True)
+    await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room, timeout=30)
+    assert bot.stop() == 0  # clean SIGTERM shutdown
+    bot.start()
+    assert json.loads(creds_path.read_text())["device_id"] == device
+    assert "logged in with a new device" not in bot.log_text().split("restored device")[-1]
+    event_id = await anna.send(room, "!ping")
+    reply = await anna.reply_to(event_id, bot.user_id, room, timeout=30)
+    assert reply["content"]["body"] == "Pong!"
+
+
+async def test_old_commands_beyond_max_age_are_not_answered(make_bot, users):
+    bot = make_bot(extra={"bot": {"max_event_age_s": 3, "default_language": "en"}}).start()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    bot.kill()
+    stale = await anna.send(room, "!ping")
+    await asyncio.sleep(4)  # older than max_event_age_s when the bot is back
+    bot.start()
+    fresh = await anna.send(room, "!ping")
+    await anna.reply_to(fresh, bot.user_id, room)
+    await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room)
+    assert reply_counts(anna, bot.user_id, room)[stale] == 0
+
+
+async def test_homeserver_outage_resumes_and_drops_nothing(make_bot, users, synapse):
+    bot = make_bot().start()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room)
+    synapse.stop()
+    await asyncio.sleep(3)
+    synapse.start()
+    event_id = await anna.send(room, "!ping")
+    reply = await anna.reply_to(event_id, bot.user_id, room, timeout=30)
+    assert reply["content"]["body"] == "Pong!"
+    assert bot.proc.poll() is None

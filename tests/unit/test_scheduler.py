@@ -1,0 +1,59 @@
+"""Jobs come from domain rows; an overdue job runs once after a restart,
+never twice, and one beyond the grace period is not run."""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+from diabot.scheduler import Scheduler
+
+
+class Reminders:
+    """A stand-in domain table: id -> (due, done)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.runs = []
+
+    async def fire(self, rid):
+        # The real plugins mark the row done in the same transaction as the effect.
+        if self.rows[rid]["done"]:
+            return
+        self.rows[rid]["done"] = True
+        self.runs.append(rid)
+
+    def rebuild(self, scheduler):
+        for rid, row in self.rows.items():
+            if not row["done"]:
+                scheduler.at(f"rem:{rid}", row["due"], self.fire, rid)
+
+
+async def test_overdue_runs_once_after_restart_and_stale_is_skipped():
+    now = datetime.now(timezone.utc)
+    table = Reminders({
+        1: {"due": now - timedelta(minutes=5), "done": False},   # fell due during downtime
+        2: {"due": now - timedelta(days=2), "done": False},      # beyond grace
+        3: {"due": now + timedelta(milliseconds=300), "done": False},
+    })
+    for _restart in range(2):
+        scheduler = Scheduler(misfire_grace_s=3600)
+        scheduler.start()
+        table.rebuild(scheduler)
+        await asyncio.sleep(0.6)
+        scheduler.shutdown()
+    assert sorted(table.runs) == [1, 3]
+    assert table.rows[2]["done"] is False
+
+
+async def test_every_and_cancel():
+    calls = []
+
+    async def tick():
+        calls.append(1)
+
+    scheduler = Scheduler(misfire_grace_s=10)
+    scheduler.start()
+    scheduler.at("x", datetime.now(timezone.utc) + timedelta(seconds=30), tick)
+    assert scheduler.has("x")
+    scheduler.cancel("x")
+    assert not scheduler.has("x")
+    scheduler.shutdown()
