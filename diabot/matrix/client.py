@@ -59,6 +59,22 @@ EventSink = Callable[[RoomEvent], Awaitable[None]]
 InvitePolicy = Callable[[str, str], Awaitable[bool]]
 
 
+def _failpoint(name: str, handled: int) -> None:
+    """Crash tests: DIABOT_FAILPOINT_FILE names a file holding a failpoint
+    name; when armed and the batch had events, the process dies at once (like
+    SIGKILL) after removing the file, so the restart runs normally."""
+    path = os.environ.get("DIABOT_FAILPOINT_FILE")
+    if not path or not handled:
+        return
+    try:
+        armed = Path(path).read_text().strip() == name
+    except OSError:
+        return
+    if armed:
+        Path(path).unlink()
+        os._exit(137)
+
+
 class MatrixClient:
     def __init__(self, settings: MatrixSettings, data_dir: Path, db: Database, max_event_age_s: int, metrics=None):
         self.settings = settings
@@ -74,6 +90,7 @@ class MatrixClient:
         self._creators: dict[str, frozenset[str]] = {}
         self._known_rooms: dict[str, int] = {}
         self._undecrypted: list[tuple[float, str, MegolmEvent]] = []
+        self._delivered_in_batch = 0
 
     # ---- login -------------------------------------------------------------
 
@@ -219,6 +236,7 @@ class MatrixClient:
                 self.client.next_batch = token
                 await asyncio.sleep(self.settings.max_retry_wait_s)
                 continue
+            _failpoint("crash-before-token-save", handled=self._delivered_in_batch)
             token = resp.next_batch
             await self.db.set_value(SYNC_TOKEN_KEY, token)
             first = False
@@ -254,6 +272,7 @@ class MatrixClient:
         self._known_rooms[room_id] = joined_ts
 
     async def _handle_batch(self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, resumed: bool) -> None:
+        self._delivered_in_batch = 0
         for room_id, info in resp.rooms.invite.items():
             await self._handle_invite(room_id, info, invite_policy)
         now_ms = int(time.time() * 1000)
@@ -298,6 +317,7 @@ class MatrixClient:
         event = convert(source, room_id, encrypted=bool(getattr(nio_event, "decrypted", False)))
         if event is not None:
             await sink(event)
+            self._delivered_in_batch += 1
 
     async def _retry_undecrypted(self, sink: EventSink) -> None:
         pending, self._undecrypted = self._undecrypted, []

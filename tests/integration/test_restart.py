@@ -45,6 +45,30 @@ async def test_sigkill_while_commands_arrive_answers_each_exactly_once(make_bot,
     assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_crash_after_handling_before_token_save_answers_once(make_bot, users, encrypted):
+    """The narrow window: effects committed (maybe sent), sync token not yet
+    saved. The restart replays the batch; nothing may be answered twice."""
+    bot = make_bot().start()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id, encrypted=encrypted)
+    await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room, timeout=30)
+    bot.arm_failpoint("crash-before-token-save")
+    sent = [await anna.send(room, "!ping") for _ in range(5)]
+    for _ in range(100):
+        if bot.proc.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert bot.proc.returncode == 137, "the failpoint did not fire"
+    bot.start()
+    sent += [await anna.send(room, "!ping") for _ in range(2)]
+    await anna.wait_for_events(bot.user_id, room, count=len(sent) + 1, timeout=60)
+    marker = await anna.send(room, "!ping")
+    await anna.reply_to(marker, bot.user_id, room)
+    counts = reply_counts(anna, bot.user_id, room)
+    assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
+
+
 async def test_restart_keeps_device_and_decrypts(make_bot, users):
     bot = make_bot().start()
     creds_path = bot.workdir / "data" / "credentials.json"

@@ -44,10 +44,14 @@ class BotProcess:
         self.config = config
         self.config_path.write_text(yaml.safe_dump(config))
         self.proc: subprocess.Popen | None = None
+        self.failpoint_file = workdir / "failpoint"
+
+    def arm_failpoint(self, name: str) -> None:
+        self.failpoint_file.write_text(name)
 
     def start(self, timeout: float = 60) -> "BotProcess":
         log = open(self.log_path, "ab")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", DIABOT_FAILPOINT_FILE=str(self.failpoint_file))
         self.proc = subprocess.Popen([sys.executable, "-m", "diabot", "-c", str(self.config_path), "run"],
                                      cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
