@@ -36,6 +36,14 @@ def _api(server: SynapseServer, method: str, path: str, token: str, body: dict |
     return data
 
 
+def _make_admin(server: SynapseServer, token: str, room: str, user_id: str) -> None:
+    """Read-modify-write of power levels: in room v12 the creator must not be listed."""
+    path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/state/m.room.power_levels/"
+    levels = _api(server, "GET", path, token)
+    levels.setdefault("users", {})[user_id] = 100
+    _api(server, "PUT", path, token, levels)
+
+
 def build_space(server: SynapseServer, creds: dict[str, dict], state_path: Path) -> dict:
     """Create the space and one room per theme once; later runs reuse them."""
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
@@ -45,21 +53,21 @@ def build_space(server: SynapseServer, creds: dict[str, dict], state_path: Path)
     bot = creds["diabot"]["user_id"]
     members = [creds["jan"]["user_id"], creds["katrin"]["user_id"]]
     themes = yaml.safe_load((ROOT / "config" / "themes.yaml").read_text())["themes"]
-    power = {"users": {creds["moderator"]["user_id"]: 100, bot: 100}}
     space = _api(server, "POST", "/_matrix/client/v3/createRoom", mod, {
         "name": "DIA — Ondernemend Emmen × Wirtschaftsverband Emsland",
         "topic": "Grensoverschrijdend netwerk / Grenzüberschreitendes Netzwerk",
         "creation_content": {"type": "m.space"}, "preset": "private_chat",
-        "invite": [bot, *members], "power_level_content_override": power})["room_id"]
+        "invite": [bot, *members]})["room_id"]
+    _make_admin(server, mod, space, bot)
     state = {"space": space, "rooms": {}}
     for theme in themes:
         name = f"{theme['nl']['name']} / {theme['de']['name']}"
         topic = f"🇳🇱 {theme['nl']['topic']}\n🇩🇪 {theme['de']['topic']}"
         room = _api(server, "POST", "/_matrix/client/v3/createRoom", mod, {
             "name": name, "topic": topic, "preset": "private_chat", "invite": [bot, *members],
-            "power_level_content_override": power,
             "initial_state": [{"type": "m.space.parent", "state_key": space,
                                "content": {"via": [server.server_name], "canonical": True}}]})["room_id"]
+        _make_admin(server, mod, room, bot)
         _api(server, "PUT", f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/state/m.space.child/{urllib.parse.quote(room)}",
              mod, {"via": [server.server_name], "suggested": bool(theme.get("suggest"))})
         state["rooms"][theme["slug"]] = room

@@ -197,10 +197,11 @@ class Router:
             raise UsageError("core.error.extra_args", extra=remaining.strip())
         return kwargs
 
-    def usage(self, spec: CommandSpec, lang: str) -> str:
+    def usage(self, spec: CommandSpec, lang: str, label_of: Callable[[str], str] = str) -> str:
+        """`label_of` turns an argument name into the user's word for it."""
         parts = [f"{self.prefix}{self.display_name(spec, lang)}"]
         for arg in spec.args:
-            label = "|".join(arg.choices) if arg.choices else arg.name
+            label = "|".join(arg.choices) if arg.choices else label_of(arg.name)
             label = f"{label}…" if arg.rest else label
             parts.append(f"[{label}]" if arg.optional else f"<{label}>")
         return " ".join(parts)

@@ -34,6 +34,13 @@ class Context:
     def t(self, key: str, **params: object) -> str:
         return self.services.i18n.t(self.lang, key, **params)
 
+    def arg_label(self, name: str) -> str:
+        key = f"arg.{name}"
+        return self.t(key) if self.services.i18n.has(key) else name
+
+    def usage(self, spec) -> str:
+        return self.services.router.usage(spec, self.lang, self.arg_label)
+
     def reply_markdown(self, markdown: str, *, mentions: list[str] | None = None) -> None:
         """Queue an m.notice answering the event (in its thread if it has one).
 

@@ -94,13 +94,12 @@ class Dispatcher:
 
     def _user_error(self, ctx: Context, exc: UserError) -> None:
         params = dict(exc.params)
-        arg = params.get("arg")
-        if arg and self.services.i18n.has(f"arg.{arg}"):
-            params["arg"] = ctx.t(f"arg.{arg}")
+        if params.get("arg"):
+            params["arg"] = ctx.arg_label(params["arg"])
         text = ctx.t(exc.key, **params)
         spec = getattr(exc, "spec", None)
         if isinstance(exc, UsageError) and spec is not None:
-            usage = self.router.usage(spec, ctx.lang)
+            usage = ctx.usage(spec)
             text = f"{text}\n\n{ctx.t('core.usage', usage=f'`{usage}`')}"
         ctx.reply_markdown(text)
 

@@ -23,12 +23,12 @@ class CorePlugin(Plugin):
                 raise UsageError("core.help.no_such", name=command)
             spec = bound.spec
             names = ", ".join(f"`{router.prefix}{n}`" for n in router.names_of(spec))
-            ctx.reply_markdown(f"`{router.usage(spec, ctx.lang)}`\n\n{ctx.t(spec.help)}\n\n{ctx.t('core.help.aliases', names=names)}")
+            ctx.reply_markdown(f"`{ctx.usage(spec)}`\n\n{ctx.t(spec.help)}\n\n{ctx.t('core.help.aliases', names=names)}")
             return
         lines = [f"**{ctx.t('core.help.title')}**", ""]
         for bound in sorted(router.commands, key=lambda b: router.display_name(b.spec, ctx.lang)):
             if await perms.allows(bound.spec.perm, ctx.room_id, ctx.sender):
-                lines.append(f"- `{router.usage(bound.spec, ctx.lang)}` — {ctx.t(bound.spec.help)}")
+                lines.append(f"- `{ctx.usage(bound.spec)}` — {ctx.t(bound.spec.help)}")
         lines += ["", ctx.t("core.help.more", help=f"{router.prefix}{router.display_name(self.help.__diabot_command__, ctx.lang)}")]
         ctx.reply_markdown("\n".join(lines))
 
