@@ -21,7 +21,7 @@ class Context:
     session: AsyncSession
     lang: str
     services: "Services"
-    queued: int = field(default=0)
+    queued: list = field(default_factory=list)  # outbox rows, handed over after commit
 
     @property
     def sender(self) -> str:
@@ -54,8 +54,7 @@ class Context:
 
     def send_markdown(self, room_id: str, markdown: str, *, relates_to: dict | None = None, mentions: list[str] | None = None) -> None:
         for content in notice_contents(markdown, mentions=mentions, relates_to=relates_to, cut_note=self.t("core.output_cut")):
-            self.services.outbox.queue(self.session, room_id, content)
-            self.queued += 1
+            self.queued.append(self.services.outbox.queue(self.session, room_id, content))
 
     @property
     def message(self) -> Message:

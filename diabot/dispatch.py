@@ -57,7 +57,7 @@ class Dispatcher:
         if not self._wants(event):
             return
         db = self.services.db
-        queued = 0
+        queued: list = []
         try:
             async with db.transaction() as session:
                 if await session.get(HandledEvent, event.event_id) is not None:
@@ -75,16 +75,16 @@ class Dispatcher:
             queued = await self._answer_in_new_transaction(event, lambda ctx: ctx.reply("core.error.internal", trace_id=trace_id), commands_only=True)
         self.metrics.events_handled.inc()
         if queued:
-            self.services.outbox.notify()
+            self.services.outbox.notify(queued)
 
     async def _context(self, event: RoomEvent, session: AsyncSession) -> Context:
         lang = await self.services.languages.for_user(session, event.sender, event.room_id)
         return Context(event, session, lang, self.services)
 
-    async def _answer_in_new_transaction(self, event: RoomEvent, answer, commands_only: bool = False) -> int:
+    async def _answer_in_new_transaction(self, event: RoomEvent, answer, commands_only: bool = False) -> list:
         async with self.services.db.transaction() as session:
             if await session.get(HandledEvent, event.event_id) is not None:
-                return 0
+                return []
             ctx = await self._context(event, session)
             # A failing passive handler (e.g. on a reaction) must not chat back.
             if not commands_only or (isinstance(event, Message) and self.router.is_command(event.body)):

@@ -1,35 +1,58 @@
-"""Which language to answer in: the user's choice > the room's > the config's."""
+"""Which language to answer in: the user's choice > the room's > the config's.
+
+Looked up for every command, so both choices are cached in memory; a change
+drops the cached entry only once its transaction has committed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .storage.models import KnownRoom, UserSetting
+
+_MISSING = object()
 
 
 class LanguageResolver:
     def __init__(self, default: str):
         self.default = default
+        self._users: dict[str, str | None] = {}
+        self._rooms: dict[str, str | None] = {}
 
     async def for_user(self, session: AsyncSession, user_id: str, room_id: str | None = None) -> str:
-        lang = await session.scalar(select(UserSetting.language).where(UserSetting.user_id == user_id))
+        lang = self._users.get(user_id, _MISSING)
+        if lang is _MISSING:
+            lang = await session.scalar(select(UserSetting.language).where(UserSetting.user_id == user_id))
+            self._users[user_id] = lang
         if lang:
             return lang
         if room_id:
-            lang = await session.scalar(select(KnownRoom.language).where(KnownRoom.room_id == room_id))
-            if lang:
-                return lang
+            room_lang = self._rooms.get(room_id, _MISSING)
+            if room_lang is _MISSING:
+                room_lang = await session.scalar(select(KnownRoom.language).where(KnownRoom.room_id == room_id))
+                self._rooms[room_id] = room_lang
+            if room_lang:
+                return room_lang
         return self.default
 
-    async def set_user(self, session: AsyncSession, user_id: str, lang: str) -> None:
+    def _drop_after_commit(self, session: AsyncSession, cache: dict, key: str) -> None:
+        cache.pop(key, None)
+        event.listen(session.sync_session, "after_commit", lambda _s: cache.pop(key, None), once=True)
+
+    async def set_user(self, session: AsyncSession, user_id: str, lang: str | None) -> None:
         setting = await session.get(UserSetting, user_id)
         if setting is None:
             session.add(UserSetting(user_id=user_id, language=lang))
         else:
             setting.language = lang
+        self._drop_after_commit(session, self._users, user_id)
 
     async def set_room(self, session: AsyncSession, room_id: str, lang: str | None) -> None:
         room = await session.get(KnownRoom, room_id)
         if room is not None:
             room.language = lang
+        self._drop_after_commit(session, self._rooms, room_id)
+
+    def forget_user(self, user_id: str) -> None:
+        self._users.pop(user_id, None)

@@ -34,7 +34,9 @@ class Transport(Protocol):
 
 
 class Outbox:
-    MAX_ATTEMPTS = 20
+    # Transient failures (homeserver down) are retried for about an hour at
+    # the default pace before a message is given up.
+    MAX_ATTEMPTS = 1200
 
     def __init__(self, db: Database, transport: Transport | None = None, max_retry_wait_s: float = 3.0, metrics=None):
         self.db = db
@@ -43,21 +45,27 @@ class Outbox:
         self.metrics = metrics
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._ready: list[OutboxMessage] = []
+        # Ids delivered by this process: a row can be both in the table read
+        # and in _ready when a commit races the read.
+        self._done: set[int] = set()
 
     def queue(self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message") -> OutboxMessage:
         row = OutboxMessage(txn_id=f"diabot-{uuid.uuid4().hex}", room_id=room_id, event_type=event_type, content=content, attempts=0)
         session.add(row)
         return row
 
-    def notify(self) -> None:
-        """Call after a commit that queued something."""
+    def notify(self, rows: list[OutboxMessage] = ()) -> None:
+        """Call after the commit that queued `rows`: they are handed to the
+        worker directly, sparing it a database round trip."""
+        self._ready.extend(rows)
         self._wake.set()
 
     async def queue_now(self, room_id: str, content: dict, event_type: str = "m.room.message") -> None:
         """Outside any event transaction (e.g. a scheduled job's own)."""
         async with self.db.transaction() as session:
-            self.queue(session, room_id, content, event_type)
-        self.notify()
+            row = self.queue(session, room_id, content, event_type)
+        self.notify([row])
 
     async def pending_count(self) -> int:
         async with self.db.sessions() as session:
@@ -75,23 +83,35 @@ class Outbox:
                 pass
 
     async def _run(self) -> None:
+        # The database is read at start (rows left by a crash) and after a
+        # failed send; otherwise rows come straight from notify().
+        from_db = True
         while True:
             self._wake.clear()
-            delivered = await self._deliver_pending()
-            if not delivered:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.max_retry_wait_s if delivered is None else 30)
-                except asyncio.TimeoutError:
-                    pass
+            if from_db:
+                self._ready.clear()  # whatever was committed is in the table
+                async with self.db.sessions() as session:
+                    rows = list((await session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id).limit(200)
+                    )).all())
+                from_db = len(rows) == 200
+            else:
+                rows = sorted(self._ready, key=lambda r: r.id)
+                self._ready.clear()
+            rows = [r for r in rows if r.id not in self._done]
+            if not rows:
+                if not self._ready:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=60)
+                    except asyncio.TimeoutError:
+                        from_db = True  # belt and braces
+                continue
+            if not await self._deliver(rows):
+                from_db = True
+                await asyncio.sleep(self.max_retry_wait_s)
 
-    async def _deliver_pending(self) -> bool | None:
-        """True: sent something; False: nothing pending; None: a send failed."""
-        async with self.db.sessions() as session:
-            rows = (await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id).limit(50)
-            )).all()
-        if not rows:
-            return False
+    async def _deliver(self, rows: list[OutboxMessage]) -> bool:
+        """False when a send failed and should be retried later."""
         for row in rows:
             try:
                 event_id = await self.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
@@ -106,7 +126,7 @@ class Outbox:
                 give_up = attempts >= self.MAX_ATTEMPTS
                 log.warning("outbox: send failed, will retry", extra={"room_id": row.room_id, "attempt": attempts, "error": repr(exc)[:300]})
                 await self._mark(row.id, error=repr(exc)[:500], done=give_up, attempts=attempts)
-                return None
+                return False
             await self._mark(row.id, event_id=event_id, done=True)
             if self.metrics:
                 self.metrics.messages_sent.inc()
@@ -115,6 +135,9 @@ class Outbox:
     async def _mark(self, row_id: int, *, done: bool, event_id: str | None = None, error: str | None = None, attempts: int | None = None) -> None:
         values: dict = {"error": error}
         if done:
+            if len(self._done) > 50_000:
+                self._done.clear()
+            self._done.add(row_id)
             values["sent_at"] = utcnow()
         if event_id:
             values["sent_event_id"] = event_id
