@@ -74,12 +74,17 @@ class App:
         self.scheduler = Scheduler(settings.scheduler.misfire_grace_s)
         self.permissions = Permissions(self.matrix, settings.permissions.moderator_level, settings.bot.admins)
         self.router = Router(settings.bot.command_prefix)
+        self.translator = None
+        if settings.translation.enabled:
+            from .translation import build_translator
+
+            self.translator = build_translator(settings.translation)
         catalog_dirs = [ROOT / "diabot" / "locales"] + [ROOT / "plugins" / n / "locales" for n in settings.plugins]
         self.i18n = Catalog.from_dirs([d for d in catalog_dirs if d.exists()])
         self.services = Services(
             db=self.db, outbox=self.outbox, scheduler=self.scheduler, permissions=self.permissions,
             i18n=self.i18n, languages=LanguageResolver(settings.bot.default_language), router=self.router,
-            bot_user_id=settings.matrix.user_id, settings=settings,
+            bot_user_id=settings.matrix.user_id, settings=settings, rooms=self.matrix, translator=self.translator,
         )
         self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
         self.plugins: list[Plugin] = []
@@ -100,6 +105,8 @@ class App:
             stack.push_async_callback(self.matrix.close)
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)
+            if self.translator is not None:
+                stack.callback(self.translator.close)
             # Keep handled_events to the replay window (plus a margin).
             window = 2 * self.settings.bot.max_event_age_s
             self.scheduler.every("core.prune", 3600, self.dispatcher.prune, window)

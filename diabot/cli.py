@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot (applies migrations first)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("check-config", help="validate the configuration and exit")
+    models = sub.add_parser("models", help="translation models: list | status | install X | remove X")
+    models.add_argument("action", nargs="*", default=["status"])
     return parser
 
 
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "check-config":
         print(f"{args.config}: OK")
         return 0
+
+    if args.cmd == "models":
+        from .translation.models_cli import main as models_main
+
+        return models_main(settings, args.action)
 
     from .logs import setup_logging
 

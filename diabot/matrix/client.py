@@ -25,6 +25,7 @@ from nio import (
     MessageDirection,
     RoomGetStateResponse,
     RoomMessagesResponse,
+    RoomRedactResponse,
     RoomSendResponse,
     SyncError,
     SyncResponse,
@@ -186,9 +187,36 @@ class MatrixClient:
 
     # ---- sending (outbox transport) ----------------------------------------
 
+    def display_name(self, room_id: str, user_id: str) -> str:
+        room = self.client.rooms.get(room_id) if self.client else None
+        name = room.user_name(user_id) if room is not None else None
+        return name or user_id.split(":", 1)[0].lstrip("@")
+
+    async def fetch_message(self, room_id: str, event_id: str):
+        """A past event as a diabot Message (decrypted if need be), or None."""
+        resp = await self.client.room_get_event(room_id, event_id)
+        event = getattr(resp, "event", None)
+        if event is None:
+            return None
+        encrypted = False
+        if isinstance(event, MegolmEvent):
+            event.room_id = room_id
+            try:
+                event = self.client.decrypt_event(event)
+            except Exception:
+                return None
+            encrypted = True
+        source = getattr(event, "source", None)
+        return convert(source, room_id, encrypted) if isinstance(source, dict) else None
+
     async def send(self, room_id: str, event_type: str, content: dict, txn_id: str) -> str:
         try:
-            resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True)
+            if event_type == "m.room.redaction":
+                resp = await self.client.room_redact(room_id, content["redacts"], reason=content.get("reason"), tx_id=txn_id)
+                if isinstance(resp, RoomRedactResponse):
+                    return resp.event_id
+            else:
+                resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True)
         except OlmUnverifiedDeviceError as exc:  # cannot happen with ignore_unverified_devices
             raise PermanentSendError(str(exc)) from exc
         except LocalProtocolError as exc:

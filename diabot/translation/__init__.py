@@ -1,0 +1,46 @@
+"""Offline translation: argostranslate packages, CTranslate2, pysbd, language id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .engine import ArgosEngine, EngineSettings, NoModel
+from .segment import Glossary
+from .translator import Translator
+
+__all__ = ["ArgosEngine", "Glossary", "NoModel", "Translator", "build_translator", "load_glossary"]
+
+LANGUAGES = ("nl", "de", "en")
+
+
+def load_glossary(path: Path | None) -> Glossary:
+    if path is None or not path.exists():
+        return Glossary([])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return Glossary([{k: str(v) for k, v in entry.items()} for entry in data.get("terms", [])])
+
+
+class _LazyIdentifier:
+    """Load the language-id model on first use, in the translation thread."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self._impl = None
+
+    def detect(self, text: str) -> str | None:
+        if self._impl is None:
+            from .langid import FastLangdetect, Py3Langid
+
+            self._impl = (Py3Langid if self.backend == "py3langid" else FastLangdetect)(LANGUAGES)
+        return self._impl.detect(text)
+
+
+def build_translator(settings) -> Translator:
+    """`settings`: diabot.config.TranslationSettings."""
+    engine = ArgosEngine(EngineSettings(
+        packages_dir=settings.packages_dir, compute_type=settings.compute_type,
+        inter_threads=settings.inter_threads, intra_threads=settings.intra_threads, beam_size=settings.beam_size))
+    return Translator(engine, _LazyIdentifier(settings.language_id), load_glossary(settings.glossary),
+                      cache_size=settings.cache_size)

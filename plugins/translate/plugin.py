@@ -1,0 +1,307 @@
+"""Inline Dutch <-> German translation.
+
+Handlers only record a TranslationJob in the event's transaction (fast, and
+durable); one worker turns jobs into notices, many at a time so the
+translator can batch them. Edits edit the translation, redactions redact it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Literal
+
+from pydantic import Field
+from sqlalchemy import delete, event, select
+
+from diabot.commands import Arg, Perm, command, on
+from diabot.context import Context
+from diabot.errors import UsageError
+from diabot.events import Message, Reaction, Redaction
+from diabot.formatting import notice_contents
+from diabot.plugin import Plugin, PluginConfig
+from diabot.storage.models import OutboxMessage
+from diabot.translation import NoModel
+
+from .models import TranslateRoom, TranslateUser, TranslationJob, TranslationLink
+
+log = logging.getLogger(__name__)
+Mode = Literal["auto", "reactions", "off"]
+FLAGS = {"🇩🇪": "de", "🇳🇱": "nl", "🇬🇧": "en", "🇺🇸": "en"}
+LANG_CHOICES = ("nl", "de", "en")
+# In auto mode: a message in X gets translations into OTHER[X].
+OTHER = {"nl": ["de"], "de": ["nl"]}
+
+
+class TranslateConfig(PluginConfig):
+    default_mode: Mode = "auto"
+    room_modes: dict[str, Mode] = {}  # room id -> mode, before a moderator sets one
+    english_targets: list[Literal["nl", "de"]] = ["nl", "de"]
+    min_chars: int = Field(default=10, ge=0)
+    min_words: int = Field(default=2, ge=1)
+    # False: translations are replies instead of threads.
+    threads: bool = True
+    batch: int = Field(default=64, ge=1)
+
+
+class TranslatePlugin(Plugin):
+    name = "translate"
+    Config = TranslateConfig
+
+    def __init__(self, services, config: TranslateConfig):
+        super().__init__(services, config)
+        self.translator = services.translator
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._work(), name="translate-worker")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    # ---- settings ------------------------------------------------------------------
+
+    async def room_mode(self, ctx: Context) -> str:
+        row = await ctx.session.get(TranslateRoom, ctx.room_id)
+        if row is not None:
+            return row.mode
+        return self.config.room_modes.get(ctx.room_id, self.config.default_mode)
+
+    async def _user(self, ctx: Context) -> TranslateUser:
+        row = await ctx.session.get(TranslateUser, ctx.sender)
+        if row is None:
+            row = TranslateUser(user_id=ctx.sender, translate_mine=True, reads_both=False)
+            ctx.session.add(row)
+        return row
+
+    def _enqueue(self, ctx: Context, **fields) -> None:
+        ctx.session.add(TranslationJob(room_id=ctx.room_id, lang=ctx.lang, attempts=0, **fields))
+        # Wake the worker once this transaction has committed.
+        event.listen(ctx.session.sync_session, "after_commit", lambda _s: self._wake.set(), once=True)
+
+    def _worth_translating(self, text: str) -> bool:
+        stripped = text.strip()
+        return len(stripped) >= self.config.min_chars and len(stripped.split()) >= self.config.min_words
+
+    # ---- handlers -------------------------------------------------------------------
+
+    @on(Message)
+    async def on_message(self, ctx: Context, msg: Message) -> None:
+        if msg.msgtype not in ("m.text", "m.emote") or self.translator is None:
+            return
+        if msg.is_edit:
+            original = msg.relates_to.get("event_id")
+            has_links = await ctx.session.scalar(select(TranslationLink.id).where(TranslationLink.source_event_id == original).limit(1))
+            if has_links:
+                self._enqueue(ctx, kind="edit", source_event_id=original, sender=msg.sender, text=msg.body,
+                              targets=[], thread_root=None)
+            return
+        if not self._worth_translating(msg.body) or await self.room_mode(ctx) != "auto":
+            return
+        user = await ctx.session.get(TranslateUser, msg.sender)
+        if user is not None and not user.translate_mine:
+            return
+        self._enqueue(ctx, kind="auto", source_event_id=msg.event_id, sender=msg.sender, text=msg.body, targets=[],
+                      thread_root=msg.thread_root)
+
+    @on(Reaction)
+    async def on_reaction(self, ctx: Context, reaction: Reaction) -> None:
+        target = FLAGS.get(reaction.key.replace("\ufe0f", ""))
+        if target is None or self.translator is None or await self.room_mode(ctx) != "reactions":
+            return
+        self._enqueue(ctx, kind="reaction", source_event_id=reaction.target, sender="", requester=reaction.sender,
+                      text=None, targets=[target], thread_root=None)
+
+    @on(Redaction)
+    async def on_redaction(self, ctx: Context, redaction: Redaction) -> None:
+        links = (await ctx.session.scalars(select(TranslationLink).where(TranslationLink.source_event_id == redaction.redacts))).all()
+        for link in links:
+            sent = await ctx.session.get(OutboxMessage, link.outbox_id)
+            if sent is not None and sent.sent_event_id:
+                ctx.queued.append(self.services.outbox.queue(ctx.session, link.room_id, {"redacts": sent.sent_event_id},
+                                                             event_type="m.room.redaction"))
+            await ctx.session.delete(link)
+        await ctx.session.execute(delete(TranslationJob).where(TranslationJob.source_event_id == redaction.redacts))
+
+    # ---- commands ---------------------------------------------------------------------
+
+    @command("translate", nl=("vertaal",), de=("übersetze", "uebersetze"), help="translate.help",
+             args=(Arg("language", choices=LANG_CHOICES, optional=True),))
+    async def translate(self, ctx: Context, language: str | None) -> None:
+        msg = ctx.message
+        if msg.reply_to is None:
+            raise UsageError("translate.need_reply")
+        if not self._require_models(ctx):
+            return
+        self._enqueue(ctx, kind="command", source_event_id=msg.reply_to, reply_event_id=msg.event_id,
+                      sender="", requester=msg.sender, text=None, targets=[language or ctx.lang],
+                      thread_root=msg.thread_root)
+
+    @command("translate mode", nl=("vertaal modus",), de=("übersetze modus", "uebersetze modus"),
+             help="translate.mode.help", perm=Perm.MODERATOR, args=(Arg("mode", choices=("auto", "reactions", "off")),))
+    async def set_mode(self, ctx: Context, mode: str) -> None:
+        row = await ctx.session.get(TranslateRoom, ctx.room_id)
+        if row is None:
+            ctx.session.add(TranslateRoom(room_id=ctx.room_id, mode=mode))
+        else:
+            row.mode = mode
+        ctx.reply(f"translate.mode.{mode}")
+
+    @command("translate status", nl=("vertaal status",), de=("übersetze status", "uebersetze status"),
+             help="translate.status.help")
+    async def status(self, ctx: Context) -> None:
+        lines = [ctx.t("translate.status.mode", mode=ctx.t(f"translate.mode_name.{await self.room_mode(ctx)}"))]
+        if self.translator is None or not self.translator.has_models():
+            lines.append(ctx.t("translate.no_model"))
+        else:
+            for src, tgt in (("nl", "de"), ("de", "nl"), ("en", "nl"), ("en", "de")):
+                route = self.translator.engine.route(src, tgt)
+                how = ctx.t("translate.status.missing") if route is None else (
+                    ctx.t("translate.status.direct") if len(route) == 1 else ctx.t("translate.status.pivot"))
+                lines.append(f"- {src.upper()}→{tgt.upper()}: {how}")
+        ctx.reply_markdown("\n".join(lines))
+
+    @command("translate me", nl=("vertaal mij",), de=("übersetze mich", "uebersetze mich"), help="translate.me.help",
+             args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
+    async def me(self, ctx: Context, setting: str) -> None:
+        user = await self._user(ctx)
+        user.translate_mine = setting in ("on", "aan", "an")
+        ctx.reply("translate.me.on" if user.translate_mine else "translate.me.off")
+
+    @command("translate both", nl=("vertaal beide",), de=("übersetze beide", "uebersetze beide"), help="translate.both.help",
+             args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
+    async def both(self, ctx: Context, setting: str) -> None:
+        user = await self._user(ctx)
+        user.reads_both = setting in ("on", "aan", "an")
+        ctx.reply("translate.both.on" if user.reads_both else "translate.both.off")
+
+    def _require_models(self, ctx: Context) -> bool:
+        if self.translator is None or not self.translator.has_models():
+            ctx.reply("translate.no_model")
+            return False
+        return True
+
+    # ---- the worker ---------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            self._wake.clear()
+            async with self.services.db.sessions() as session:
+                jobs = (await session.scalars(select(TranslationJob).order_by(TranslationJob.id).limit(self.config.batch))).all()
+            if not jobs:
+                await self._wake.wait()
+                continue
+            # All at once: the translator batches what runs concurrently.
+            await asyncio.gather(*(self._do(job) for job in jobs))
+
+    async def _do(self, job: TranslationJob) -> None:
+        try:
+            await self._translate_job(job)
+        except Exception:
+            log.exception("translation job failed", extra={"job": job.id, "room_id": job.room_id})
+            async with self.services.db.transaction() as session:
+                row = await session.get(TranslationJob, job.id)
+                if row is not None:
+                    row.attempts += 1
+                    if row.attempts >= 3:
+                        await session.delete(row)
+            await asyncio.sleep(1)
+
+    async def _translate_job(self, job: TranslationJob) -> None:
+        i18n, outbox, rooms = self.services.i18n, self.services.outbox, self.services.rooms
+        text, author = job.text, job.sender
+        if text is None:  # reactions and commands point at an earlier message
+            original = await rooms.fetch_message(job.room_id, job.source_event_id)
+            if original is None or original.sender == self.services.bot_user_id or original.msgtype == "m.notice":
+                return await self._finish(job, notes=[("translate.not_found", {})] if job.kind == "command" else [])
+            text, author = original.body, original.sender
+            job.thread_root = job.thread_root or original.thread_root
+        src = await self.translator.detect(text)
+        if src is None:
+            return await self._finish(job, notes=[("translate.unknown_language", {})] if job.kind == "command" else [])
+        if job.kind == "edit":
+            return await self._edit(job, text, src)
+        targets = job.targets or (OTHER.get(src) if src != "en" else list(self.config.english_targets)) or []
+        targets = [t for t in targets if t != src]
+        if not targets:
+            note = [("translate.already", {"language": i18n.t(job.lang, f"core.language.{src}")})]
+            return await self._finish(job, notes=note if job.kind == "command" else [])
+        outputs: list[tuple[str, str]] = []
+        for target in targets:
+            try:
+                outputs.append((target, await self.translator.translate(text, src, target)))
+            except NoModel:
+                if job.kind in ("command", "reaction"):
+                    return await self._finish(job, notes=[("translate.no_model", {})])
+                log.info("no model for a direction", extra={"src": src, "tgt": target})
+        name = rooms.display_name(job.room_id, author)
+        relation = self._relation(job)
+        async with self.services.db.transaction() as session:
+            if await session.get(TranslationJob, job.id) is None:
+                return  # redacted meanwhile
+            queued = []
+            for target, translated in outputs:
+                head = f"**{_md_escape(name)}** ({src.upper()}→{target.upper()}):"
+                for content in notice_contents(f"{head} {translated}", relates_to=relation):
+                    row = outbox.queue(session, job.room_id, content)
+                    queued.append(row)
+                    await session.flush()
+                    session.add(TranslationLink(room_id=job.room_id, source_event_id=job.source_event_id,
+                                                target_lang=target, outbox_id=row.id, author=author))
+                    break  # one notice per language; long ones are cut by notice_contents' limits
+            await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
+        outbox.notify(queued)
+
+    async def _edit(self, job: TranslationJob, text: str, src: str) -> None:
+        outbox, rooms = self.services.outbox, self.services.rooms
+        async with self.services.db.sessions() as session:
+            links = (await session.scalars(select(TranslationLink).where(TranslationLink.source_event_id == job.source_event_id))).all()
+            sent = {link.id: await session.get(OutboxMessage, link.outbox_id) for link in links}
+        edits = []
+        for link in links:
+            row = sent[link.id]
+            if row is None or not row.sent_event_id or link.target_lang == src:
+                continue
+            try:
+                translated = await self.translator.translate(text, src, link.target_lang)
+            except NoModel:
+                continue
+            name = rooms.display_name(job.room_id, link.author)
+            new = notice_contents(f"**{_md_escape(name)}** ({src.upper()}→{link.target_lang.upper()}): {translated}")[0]
+            edits.append({**new, "body": f"* {new['body']}", "m.new_content": dict(new),
+                          "m.relates_to": {"rel_type": "m.replace", "event_id": row.sent_event_id}})
+        async with self.services.db.transaction() as session:
+            queued = [outbox.queue(session, job.room_id, content) for content in edits]
+            await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
+        outbox.notify(queued)
+
+    def _relation(self, job: TranslationJob) -> dict:
+        root = job.thread_root or (job.source_event_id if self.config.threads else None)
+        if root:
+            return {"rel_type": "m.thread", "event_id": root, "is_falling_back": True,
+                    "m.in_reply_to": {"event_id": job.source_event_id}}
+        return {"m.in_reply_to": {"event_id": job.source_event_id}}
+
+    async def _finish(self, job: TranslationJob, notes: list[tuple[str, dict]]) -> None:
+        """Drop the job; for commands, answer why nothing was translated."""
+        async with self.services.db.transaction() as session:
+            queued = []
+            for key, params in notes:
+                text = self.services.i18n.t(job.lang, key, **params)
+                reply_to = job.reply_event_id or job.source_event_id
+                relation = ({"rel_type": "m.thread", "event_id": job.thread_root, "is_falling_back": False,
+                             "m.in_reply_to": {"event_id": reply_to}} if job.thread_root else {"m.in_reply_to": {"event_id": reply_to}})
+                for content in notice_contents(text, relates_to=relation):
+                    queued.append(self.services.outbox.queue(session, job.room_id, content))
+            await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
+        self.services.outbox.notify(queued)
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#" else c for c in text)
