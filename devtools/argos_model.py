@@ -121,7 +121,7 @@ def _shape_for(path: str, d: int, f: int, v: int, weight) -> np.ndarray:
 
 
 def build_argosmodel(out_dir: Path, from_code: str, to_code: str, shape: ModelShape = TINY,
-                     quantization: str = "int8", seed: int = 0) -> Path:
+                     quantization: str = "int8", seed: int = 0, eos_bias: float = 1.0) -> Path:
     """Write `<out_dir>/translate-<from>_<to>.argosmodel` and return its path."""
     import ctranslate2
     from ctranslate2.specs import transformer_spec
@@ -136,6 +136,12 @@ def build_argosmodel(out_dir: Path, from_code: str, to_code: str, shape: ModelSh
         shutil.copy(tmp / "sp.model", top / "sentencepiece.model")
         spec = transformer_spec.TransformerSpec.from_config(shape.layers, shape.heads)
         _fill_random(spec, shape, np.random.default_rng(seed))
+        if eos_bias:
+            # Random weights rarely pick </s>: nudge it so the nonsense stays
+            # short. Costs nothing at real shape (the benchmark uses 0).
+            bias = np.zeros(shape.vocab, dtype=np.float32)
+            bias[pieces.index("</s>")] = eos_bias
+            spec.decoder.projection.bias = bias
         spec.register_source_vocabulary(pieces)
         spec.register_target_vocabulary(pieces)
 

@@ -254,7 +254,6 @@ class TranslatePlugin(Plugin):
                     await session.flush()
                     session.add(TranslationLink(room_id=job.room_id, source_event_id=job.source_event_id,
                                                 target_lang=target, outbox_id=row.id, author=author))
-                    break  # one notice per language; long ones are cut by notice_contents' limits
             await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
         outbox.notify(queued)
 

@@ -1,0 +1,212 @@
+"""Inline translation against a real Synapse, through the real argostranslate
+install/load path, on tiny random-weights models built by the test.
+
+Their output is nonsense, so the tests assert structure, not words."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.argos_model import build_argosmodel
+
+from .helpers import room_with_bot, wait_membership
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+NL = "Wij zoeken een partner voor zonnepanelen op ons bedrijfsdak in Emmen."
+DE = "Wir suchen einen Partner für Photovoltaik auf unserem Hallendach im Emsland."
+EN = "We are looking for a partner for solar panels on our company roof."
+
+
+@pytest.fixture(scope="session")
+def argos_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("argosmodels")
+    for src, tgt in (("nl", "en"), ("en", "de"), ("de", "en"), ("en", "nl")):
+        build_argosmodel(folder, src, tgt)
+    return folder
+
+
+def install_models(bot, folder: Path) -> str:
+    """The same command an operator runs on a machine without internet."""
+    result = subprocess.run([sys.executable, "-m", "diabot", "-c", str(bot.config_path), "models", "install", str(folder)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def translating_bot(make_bot, argos_models, accounts):
+    def factory(mode="auto", extra_translate=None, install=True):
+        bot = make_bot(extra={
+            "plugins": {"core": {}, "translate": {"default_mode": mode, **(extra_translate or {})}},
+            "bot": {"default_language": "en", "ignore_users": [accounts["stranger"]["user_id"]]},
+            "translation": {"glossary": str(ROOT / "config" / "glossary.yaml")},
+        })
+        if install:
+            assert "nl->en" in install_models(bot, argos_models)
+        return bot.start()
+    return factory
+
+
+def translations(user, bot_id, room, source_event_id=None):
+    out = []
+    for e in user.from_sender(bot_id, room):
+        rel = e["content"].get("m.relates_to", {})
+        target = rel.get("m.in_reply_to", {}).get("event_id")
+        if "→" in e["content"].get("body", "") and (source_event_id is None or target == source_event_id):
+            out.append(e)
+    return out
+
+
+async def wait_translation(user, bot_id, room, event_id, count=1, timeout=60):
+    await user.wait_until(lambda: len(translations(user, bot_id, room, event_id)) >= count, timeout)
+    return translations(user, bot_id, room, event_id)
+
+
+async def test_dutch_german_english_in_auto_room(translating_bot, users):
+    bot = translating_bot()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id, encrypted=True)
+    name = anna.client.rooms[room].user_name(anna.user_id)
+
+    nl = await anna.send(room, NL)
+    (t,) = await wait_translation(anna, bot.user_id, room, nl)
+    content = t["content"]
+    assert content["msgtype"] == "m.notice" and content["m.mentions"] == {}
+    assert content["body"].startswith(f"**{name}** (NL→DE):")
+    assert content["m.relates_to"]["rel_type"] == "m.thread" and content["m.relates_to"]["event_id"] == nl
+
+    de = await anna.send(room, DE)
+    (t,) = await wait_translation(anna, bot.user_id, room, de)
+    assert "(DE→NL):" in t["content"]["body"]
+
+    en = await anna.send(room, EN)
+    both = await wait_translation(anna, bot.user_id, room, en, count=2)
+    assert sorted(e["content"]["body"].split("(")[1][:5] for e in both) == ["EN→DE", "EN→NL"]
+
+    # Exactly one per message: nothing more turns up later.
+    marker = await anna.send(room, NL + " Tot morgen.")
+    await wait_translation(anna, bot.user_id, room, marker)
+    assert len(translations(anna, bot.user_id, room, nl)) == 1
+    assert len(translations(anna, bot.user_id, room, de)) == 1
+    assert len(translations(anna, bot.user_id, room, en)) == 2
+    for event in anna.from_sender(bot.user_id, room):
+        assert event["content"].get("m.mentions") == {}, event
+
+
+async def test_what_is_never_translated(translating_bot, users):
+    bot = translating_bot()
+    anna, stranger = await users("anna"), await users("stranger")
+    room = await room_with_bot(anna, bot.user_id)
+    await anna.client.room_invite(room, stranger.user_id)
+    await wait_membership(anna, room, stranger.user_id)
+    skipped = [
+        await anna.send(room, "!ping"),                            # a command
+        await anna.send(room, NL, msgtype="m.notice"),             # a notice
+        await stranger.send(room, NL),                             # another bot (ignore_users)
+        await anna.send(room, "ok"),                               # too short
+        await anna.send(room, "danke"),
+        await anna.send(room, "👍"),
+    ]
+    await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": skipped[0], "key": "🇩🇪"}})
+    marker = await anna.send(room, NL)
+    await wait_translation(anna, bot.user_id, room, marker)
+    for event_id in skipped:
+        assert translations(anna, bot.user_id, room, event_id) == []
+    # The bot's own notices are not translated either (its Pong! had no translation).
+    assert len(translations(anna, bot.user_id, room)) == 1
+
+
+async def test_reactions_mode(translating_bot, users):
+    bot = translating_bot(mode="reactions")
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    nl = await anna.send(room, NL)
+    reader_language = await anna.send(room, DE)
+    await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": reader_language, "key": "🇩🇪"}})
+    await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl, "key": "🇩🇪"}})
+    (t,) = await wait_translation(anna, bot.user_id, room, nl)
+    assert "(NL→DE):" in t["content"]["body"]
+    # Auto translation is off in a reactions room, and a German message gets no German translation.
+    marker = await anna.send(room, "!ping")
+    await anna.reply_to(marker, bot.user_id, room)
+    assert translations(anna, bot.user_id, room, reader_language) == []
+    assert len(translations(anna, bot.user_id, room)) == 1
+
+
+async def test_edit_edits_and_redaction_redacts(translating_bot, users):
+    bot = translating_bot()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    nl = await anna.send(room, NL)
+    (t,) = await wait_translation(anna, bot.user_id, room, nl)
+    edited = NL.replace("Emmen", "Coevorden, bel 0591 123456")
+    await anna.send_event(room, "m.room.message", {
+        "msgtype": "m.text", "body": f"* {edited}", "m.new_content": {"msgtype": "m.text", "body": edited},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": nl}})
+
+    def edits():
+        return [e for e in anna.from_sender(bot.user_id, room)
+                if e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"]
+    await anna.wait_until(lambda: len(edits()) == 1, 60)
+    (edit,) = edits()
+    assert edit["content"]["m.relates_to"]["event_id"] == t["event_id"]
+    assert "0591" in edit["content"]["m.new_content"]["body"] and edit["content"]["m.mentions"] == {}
+
+    await anna.client.room_redact(room, nl)
+
+    def redactions():
+        return [e for e in anna.events if e.get("type") == "m.room.redaction" and e.get("sender") == bot.user_id]
+    await anna.wait_until(lambda: len(redactions()) == 1, 60)
+    assert redactions()[0].get("redacts", redactions()[0]["content"].get("redacts")) == t["event_id"]
+
+
+async def test_protected_spans_survive_the_model(translating_bot, users, accounts):
+    bot = translating_bot()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    bernd = accounts["bernd"]["user_id"]
+    text = (f"Hallo {bernd}, kijk op https://example.org/dia?x=1 voor de aanmelding bij Ondernemend Emmen, "
+            "onze BV doet mee op 24-12-2026 om 10:30. Mail info@bedrijf.nl #energie\n- **eerste** punt\n- tweede punt")
+    event_id = await anna.send(room, text)
+    (t,) = await wait_translation(anna, bot.user_id, room, event_id)
+    body = t["content"]["body"]
+    for verbatim in (bernd, "https://example.org/dia?x=1", "Ondernemend Emmen", "24-12-2026", "10:30",
+                     "info@bedrijf.nl", "#energie"):
+        assert verbatim in body, (verbatim, body)
+    assert "GmbH" in body and " BV " not in body  # glossary: the target term
+    assert "\n- **" in body and body.count("\n- ") == 2  # list and bold markers kept
+    assert t["content"]["m.mentions"] == {}
+    assert "matrix.to" not in t["content"].get("formatted_body", "")  # no pill, no ping
+
+
+async def test_translate_command_and_no_model(translating_bot, users):
+    bot = translating_bot(mode="off", install=False)
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    nl = await anna.send(room, NL)
+    ask = await anna.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
+    body = (await anna.reply_to(ask, bot.user_id, room))["content"]["body"]
+    assert "No translation model is installed" in body and "diabot models install" in body
+    status = await anna.send(room, "!translate status")
+    body = (await anna.reply_to(status, bot.user_id, room))["content"]["body"]
+    assert "No translation model" in body
+
+    # Install while it runs (the worker reads the packages on start, so restart).
+    bot.stop()
+    install_models(bot, bot.workdir.parent / "unused") if False else None
+    from devtools.argos_model import build_argosmodel as build
+    folder = bot.workdir / "models"
+    for pair in (("nl", "en"), ("en", "de")):
+        build(folder, *pair)
+    install_models(bot, folder)
+    bot.start()
+    ask = await anna.send(room, "!vertaal de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
+    (t,) = await wait_translation(anna, bot.user_id, room, nl)
+    assert "(NL→DE):" in t["content"]["body"]
+    missing = await anna.send(room, "!translate nl", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
+    body = (await anna.reply_to(missing, bot.user_id, room))["content"]["body"]
+    assert "already in Dutch" in body
