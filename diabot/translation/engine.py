@@ -46,6 +46,9 @@ class EngineSettings:
     inter_threads: int = 1
     intra_threads: int = 2
     beam_size: int = 1
+    # Bound on output length relative to input (a real model stops by itself
+    # long before; random-weights benchmark models never do).
+    max_length_ratio: float = 3.0
 
 
 class ArgosEngine:
@@ -129,7 +132,7 @@ class ArgosEngine:
             tokens, target_prefix=prefix, replace_unknowns=True, beam_size=self.settings.beam_size,
             max_batch_size=64, length_penalty=0.2,
             # Bound the output: a chat sentence never needs 3x its length.
-            max_decoding_length=min(512, 3 * longest + 10),
+            max_decoding_length=min(512, int(self.settings.max_length_ratio * longest) + 10),
         )
         out = []
         for result in results:
