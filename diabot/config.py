@@ -31,6 +31,8 @@ class MatrixSettings(_Strict):
     access_token: SecretStr | None = None
     device_name: str = "diabot"
     sync_timeout_ms: int = Field(default=30_000, ge=0)
+    # Events per room in one sync; a longer gap is fetched with /messages.
+    sync_timeline_limit: int = Field(default=100, ge=1, le=1000)
     # Upper bound of the pause between retries while the homeserver is down.
     max_retry_wait_s: float = Field(default=3.0, gt=0, le=60)
 

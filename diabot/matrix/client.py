@@ -43,15 +43,18 @@ from .convert import convert
 log = logging.getLogger(__name__)
 
 SYNC_TOKEN_KEY = "sync_token"
-SYNC_FILTER = {
-    "presence": {"not_types": ["*"]},
-    "account_data": {"not_types": ["*"]},
-    "room": {
-        "timeline": {"limit": 100},
-        "ephemeral": {"not_types": ["*"]},
-        "state": {"lazy_load_members": False},
-    },
-}
+
+
+def sync_filter(timeline_limit: int) -> dict:
+    return {
+        "presence": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+        "room": {
+            "timeline": {"limit": timeline_limit},
+            "ephemeral": {"not_types": ["*"]},
+            "state": {"lazy_load_members": False},
+        },
+    }
 PERMANENT_ERRCODES = {"M_FORBIDDEN", "M_TOO_LARGE", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_UNKNOWN_TOKEN"}
 # Versions in which room creators outrank everyone and are absent from power_levels.
 _CREATOR_POWER_VERSIONS = {"org.matrix.hydra.11"}
@@ -187,6 +190,10 @@ class MatrixClient:
 
     # ---- sending (outbox transport) ----------------------------------------
 
+    def member_count(self, room_id: str) -> int:
+        room = self.client.rooms.get(room_id) if self.client else None
+        return room.joined_count if room is not None else 0
+
     def display_name(self, room_id: str, user_id: str) -> str:
         room = self.client.rooms.get(room_id) if self.client else None
         name = room.user_name(user_id) if room is not None else None
@@ -242,7 +249,7 @@ class MatrixClient:
         while not self.stopping.is_set():
             resp = await self.client.sync(
                 timeout=0 if first else self.settings.sync_timeout_ms,
-                sync_filter=SYNC_FILTER,
+                sync_filter=sync_filter(self.settings.sync_timeline_limit),
                 since=token if first else None,
                 full_state=True if first else None,
             )

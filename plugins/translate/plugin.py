@@ -104,6 +104,8 @@ class TranslatePlugin(Plugin):
             return
         if not self._worth_translating(msg.body) or await self.room_mode(ctx) != "auto":
             return
+        if self.services.rooms.member_count(msg.room_id) <= 2:
+            return  # a direct chat with the bot: nobody to translate for
         user = await ctx.session.get(TranslateUser, msg.sender)
         if user is not None and not user.translate_mine:
             return

@@ -111,3 +111,21 @@ async def test_homeserver_outage_resumes_and_drops_nothing(make_bot, users, syna
     reply = await anna.reply_to(event_id, bot.user_id, room, timeout=30)
     assert reply["content"]["body"] == "Pong!"
     assert bot.proc.poll() is None
+
+
+async def test_gap_longer_than_the_timeline_is_fetched(make_bot, users):
+    """More commands arrive while the bot is down than one sync returns
+    (limited timeline): the gap is filled with /messages, each answered once."""
+    bot = make_bot(extra={"matrix": {"sync_timeline_limit": 5}}).start()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room)
+    bot.kill()
+    sent = [await anna.send(room, "!ping") for _ in range(23)]
+    bot.start()
+    await anna.wait_for_events(bot.user_id, room, count=len(sent) + 1, timeout=90)
+    marker = await anna.send(room, "!ping")
+    await anna.reply_to(marker, bot.user_id, room)
+    counts = reply_counts(anna, bot.user_id, room)
+    assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
+    assert "backfilled a timeline gap" in bot.log_text()

@@ -11,6 +11,8 @@ from typing import Any, Callable
 from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomCreateResponse, RoomSendResponse
 
 Event = dict[str, Any]
+# A big timeline so a burst of bot replies never arrives as a limited (gappy) sync.
+FILTER = {"room": {"timeline": {"limit": 500}}}
 
 
 class MatrixUser:
@@ -25,13 +27,13 @@ class MatrixUser:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> "MatrixUser":
-        await self.client.sync(timeout=0, full_state=True)
+        await self.client.sync(timeout=0, full_state=True, sync_filter=FILTER)
         self._task = asyncio.create_task(self._loop())
         return self
 
     async def _loop(self) -> None:
         while True:
-            resp = await self.client.sync(timeout=1000)
+            resp = await self.client.sync(timeout=1000, sync_filter=FILTER)
             for room_id, info in getattr(getattr(resp, "rooms", None), "join", {}).items():
                 for ev in info.timeline.events:
                     if isinstance(ev, MegolmEvent):
