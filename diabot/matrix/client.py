@@ -23,7 +23,12 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     MessageDirection,
+    RoomCreateResponse,
+    RoomGetStateEventResponse,
     RoomGetStateResponse,
+    RoomInviteResponse,
+    RoomPreset,
+    RoomPutStateResponse,
     RoomMessagesResponse,
     RoomRedactResponse,
     RoomSendResponse,
@@ -189,6 +194,50 @@ class MatrixClient:
         return list(self.client.rooms) if self.client else []
 
     # ---- sending (outbox transport) ----------------------------------------
+
+    # ---- room management (direct calls, not through the outbox) ------------------
+
+    async def create_room(self, name: str, topic: str, *, space: bool = False, parent: str | None = None,
+                          invite: list[str] = (), encrypted: bool = False, is_direct: bool = False) -> str:
+        initial_state = []
+        if encrypted:
+            initial_state.append({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
+        if parent:
+            initial_state.append({"type": "m.space.parent", "state_key": parent,
+                                  "content": {"via": [self.user_id.split(":", 1)[1]], "canonical": True}})
+        resp = await self.client.room_create(name=name or None, topic=topic or None, space=space, invite=list(invite),
+                                             initial_state=initial_state, is_direct=is_direct,
+                                             preset=RoomPreset.trusted_private_chat if is_direct else RoomPreset.private_chat)
+        if not isinstance(resp, RoomCreateResponse):
+            raise RuntimeError(f"could not create room: {getattr(resp, 'message', resp)}")
+        return resp.room_id
+
+    async def put_state(self, room_id: str, event_type: str, content: dict, state_key: str = "") -> None:
+        resp = await self.client.room_put_state(room_id, event_type, content, state_key=state_key)
+        if not isinstance(resp, RoomPutStateResponse):
+            raise RuntimeError(f"could not set {event_type}: {getattr(resp, 'message', resp)}")
+
+    async def get_state(self, room_id: str, event_type: str, state_key: str = "") -> dict | None:
+        resp = await self.client.room_get_state_event(room_id, event_type, state_key)
+        return resp.content if isinstance(resp, RoomGetStateEventResponse) else None
+
+    async def invite(self, room_id: str, user_id: str) -> bool:
+        resp = await self.client.room_invite(room_id, user_id)
+        return isinstance(resp, RoomInviteResponse)
+
+    async def set_power(self, room_id: str, levels: dict[str, int]) -> None:
+        """Read-modify-write: in room v12+ the creators must not be listed."""
+        content = await self.get_state(room_id, "m.room.power_levels") or {}
+        users = content.setdefault("users", {})
+        creators = self._creators.get(room_id, frozenset())
+        for user_id, level in levels.items():
+            if user_id != self.user_id and user_id not in creators:
+                users[user_id] = level
+        await self.put_state(room_id, "m.room.power_levels", content)
+
+    def is_member(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id) if self.client else None
+        return room is not None and user_id in room.users
 
     def member_count(self, room_id: str) -> int:
         room = self.client.rooms.get(room_id) if self.client else None
