@@ -26,6 +26,7 @@ from .metrics import Metrics
 from .outbox import Outbox
 from .permissions import Permissions
 from .plugin import Plugin, Services
+from .privacy import Privacy
 from .scheduler import Scheduler
 from .storage import Database
 from .web import build_web_app
@@ -85,6 +86,7 @@ class App:
             db=self.db, outbox=self.outbox, scheduler=self.scheduler, permissions=self.permissions,
             i18n=self.i18n, languages=LanguageResolver(settings.bot.default_language), router=self.router,
             bot_user_id=settings.matrix.user_id, settings=settings, rooms=self.matrix, translator=self.translator,
+            privacy=Privacy(settings.data_dir),
         )
         self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
         self.plugins: list[Plugin] = []

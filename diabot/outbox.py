@@ -46,6 +46,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._ready: list[OutboxMessage] = []
+        self._reread = False
         # Ids delivered by this process: a row can be both in the table read
         # and in _ready when a commit races the read.
         self._done: set[int] = set()
@@ -55,10 +56,14 @@ class Outbox:
         session.add(row)
         return row
 
-    def notify(self, rows: list[OutboxMessage] = ()) -> None:
+    def notify(self, rows: list[OutboxMessage] | None = None) -> None:
         """Call after the commit that queued `rows`: they are handed to the
-        worker directly, sparing it a database round trip."""
-        self._ready.extend(rows)
+        worker directly, sparing it a database round trip. Without rows the
+        worker reads the table (for code that queued without keeping them)."""
+        if rows is None:
+            self._reread = True
+        else:
+            self._ready.extend(rows)
         self._wake.set()
 
     async def queue_now(self, room_id: str, content: dict, event_type: str = "m.room.message") -> None:
@@ -88,6 +93,8 @@ class Outbox:
         from_db = True
         while True:
             self._wake.clear()
+            if self._reread:
+                from_db, self._reread = True, False
             if from_db:
                 self._ready.clear()  # whatever was committed is in the table
                 async with self.db.sessions() as session:
@@ -135,6 +142,9 @@ class Outbox:
     async def _mark(self, row_id: int, *, done: bool, event_id: str | None = None, error: str | None = None, attempts: int | None = None) -> None:
         values: dict = {"error": error}
         if done:
+            # Delivered or given up: the text is not needed any more (privacy);
+            # the event id stays for edits and redactions.
+            values["content"] = {}
             if len(self._done) > 50_000:
                 self._done.clear()
             self._done.add(row_id)

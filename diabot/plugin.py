@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .i18n import Catalog
     from .language import LanguageResolver
     from .outbox import Outbox
+    from .privacy import Privacy
     from .permissions import Permissions
     from .scheduler import Scheduler
     from .storage import Database
@@ -60,6 +61,7 @@ class Services:
     bot_user_id: str
     settings: Any  # diabot.config.Settings
     rooms: RoomDirectory | None = None
+    privacy: "Privacy | None" = None
     translator: "Translator | None" = None
 
 

@@ -32,6 +32,18 @@ def synapse(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL (Debian package) on 127.0.0.1, for the whole session."""
+    from devtools.postgres import PostgresServer, ensure_postgres_installed
+
+    ensure_postgres_installed()
+    server = PostgresServer(tmp_path_factory.mktemp("pg"), port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def accounts(synapse):
     """Fixed people of the community. The bot account is registered once; each
     BotProcess logs in with its own data dir (so its own device)."""

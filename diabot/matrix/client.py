@@ -34,6 +34,7 @@ from nio import (
     RoomSendResponse,
     SyncError,
     SyncResponse,
+    UploadResponse,
     WhoamiResponse,
 )
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
@@ -64,6 +65,8 @@ PERMANENT_ERRCODES = {"M_FORBIDDEN", "M_TOO_LARGE", "M_NOT_FOUND", "M_BAD_JSON",
 # Versions in which room creators outrank everyone and are absent from power_levels.
 _CREATOR_POWER_VERSIONS = {"org.matrix.hydra.11"}
 
+# Outbox pseudo event type: upload content["text"] as a file and send m.file.
+FILE_EVENT = "diabot.file"
 EventSink = Callable[[RoomEvent], Awaitable[None]]
 InvitePolicy = Callable[[str, str], Awaitable[bool]]
 
@@ -239,6 +242,28 @@ class MatrixClient:
         room = self.client.rooms.get(room_id) if self.client else None
         return room is not None and user_id in room.users
 
+    async def _send_file(self, room_id: str, content: dict, txn_id: str) -> str:
+        """Upload `content["text"]` as a file (encrypted in encrypted rooms), then send m.file."""
+        import io
+
+        data = content["text"].encode("utf-8")
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted)
+        resp, keys = await self.client.upload(io.BytesIO(data), content_type=content["mimetype"],
+                                              filename=content["filename"], encrypt=encrypt, filesize=len(data))
+        if not isinstance(resp, UploadResponse):
+            raise RuntimeError(f"upload failed: {getattr(resp, 'message', resp)}")
+        message = {"msgtype": "m.file", "body": content["filename"], "filename": content["filename"],
+                   "info": {"mimetype": content["mimetype"], "size": len(data)}, "m.mentions": {}}
+        if encrypt:
+            message["file"] = {**keys, "url": resp.content_uri, "mimetype": content["mimetype"]}
+        else:
+            message["url"] = resp.content_uri
+        sent = await self.client.room_send(room_id, "m.room.message", message, tx_id=txn_id, ignore_unverified_devices=True)
+        if isinstance(sent, RoomSendResponse):
+            return sent.event_id
+        raise RuntimeError(f"send failed: {getattr(sent, 'status_code', '')} {getattr(sent, 'message', '')}")
+
     def member_count(self, room_id: str) -> int:
         room = self.client.rooms.get(room_id) if self.client else None
         return room.joined_count if room is not None else 0
@@ -267,6 +292,8 @@ class MatrixClient:
 
     async def send(self, room_id: str, event_type: str, content: dict, txn_id: str) -> str:
         try:
+            if event_type == FILE_EVENT:
+                return await self._send_file(room_id, content, txn_id)
             if event_type == "m.room.redaction":
                 resp = await self.client.room_redact(room_id, content["redacts"], reason=content.get("reason"), tx_id=txn_id)
                 if isinstance(resp, RoomRedactResponse):

@@ -75,6 +75,15 @@ class UserSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class ErasureLog(Base):
+    """A `!forget` that was carried out: when, and a salted hash of who."""
+
+    __tablename__ = "erasure_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    subject_hash: Mapped[str] = mapped_column(String(64))
+
+
 class KeyValue(Base):
     """Small runtime state, e.g. the sync token (saved after handling)."""
 

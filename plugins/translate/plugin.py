@@ -53,6 +53,18 @@ class TranslatePlugin(Plugin):
         self.translator = services.translator
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        if services.privacy is not None:
+            services.privacy.register("translation", self._export, self._erase)
+
+    async def _export(self, session, user_id: str) -> dict | None:
+        row = await session.get(TranslateUser, user_id)
+        return {"translate_my_messages": row.translate_mine, "reads_both_languages": row.reads_both} if row else None
+
+    async def _erase(self, session, user_id: str) -> None:
+        await session.execute(delete(TranslateUser).where(TranslateUser.user_id == user_id))
+        await session.execute(delete(TranslationJob).where(
+            (TranslationJob.sender == user_id) | (TranslationJob.requester == user_id)))
+        await session.execute(delete(TranslationLink).where(TranslationLink.author == user_id))
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._work(), name="translate-worker")

@@ -5,18 +5,6 @@ import uuid
 
 import pytest
 
-from devtools.ports import free_port
-
-
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    from devtools.postgres import PostgresServer, ensure_postgres_installed
-
-    ensure_postgres_installed()
-    server = PostgresServer(tmp_path_factory.mktemp("pg"), port=free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

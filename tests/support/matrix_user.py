@@ -25,6 +25,7 @@ class MatrixUser:
         self.events: list[Event] = []  # decrypted sources, in arrival order
         self._new = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._undecrypted: list[MegolmEvent] = []
 
     async def start(self) -> "MatrixUser":
         await self.client.sync(timeout=0, full_state=True, sync_filter=FILTER)
@@ -37,15 +38,33 @@ class MatrixUser:
             for room_id, info in getattr(getattr(resp, "rooms", None), "join", {}).items():
                 for ev in info.timeline.events:
                     if isinstance(ev, MegolmEvent):
-                        continue  # could not decrypt: the test will time out and say so
-                    src = dict(ev.source)
-                    src["room_id"] = room_id
-                    src["_encrypted"] = bool(getattr(ev, "decrypted", False))
-                    self.events.append(src)
+                        ev.room_id = room_id
+                        self._undecrypted.append(ev)  # its key may come in a later sync
+                        continue
+                    self._record(ev, room_id)
+            self._retry_undecrypted()
             for room_id in getattr(getattr(resp, "rooms", None), "invite", {}):
                 await self.client.join(room_id)
             await self._upkeep()
             self._new.set()
+
+    def _record(self, ev, room_id: str) -> None:
+        src = dict(ev.source)
+        src["room_id"] = room_id
+        src["_encrypted"] = bool(getattr(ev, "decrypted", False))
+        self.events.append(src)
+
+    def _retry_undecrypted(self) -> None:
+        pending, self._undecrypted = self._undecrypted, []
+        for ev in pending:
+            try:
+                decrypted = self.client.decrypt_event(ev)
+            except Exception:
+                decrypted = None
+            if decrypted is None or isinstance(decrypted, MegolmEvent):
+                self._undecrypted.append(ev)
+            else:
+                self._record(decrypted, ev.room_id)
 
     async def _upkeep(self) -> None:
         c = self.client

@@ -1,0 +1,219 @@
+"""Onboarding, profiles, moderator tools and GDPR self-service against a real
+Synapse (and, for erasure, both SQLite and a real PostgreSQL)."""
+
+import json
+import re
+import sqlite3
+import uuid
+
+import pytest
+from nio.crypto import decrypt_attachment
+
+from .helpers import wait_membership
+
+pytestmark = pytest.mark.integration
+PLUGINS = {"core": {}, "community": {}, "members": {}}
+
+
+OLD_ROOMS: set[str] = set()  # rooms of bots from earlier tests (same bot account, same names)
+
+
+def community_bot(make_bot, accounts, mod, **extra):
+    OLD_ROOMS.update(mod.client.rooms)
+    return make_bot(extra={"plugins": PLUGINS, "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
+                           **extra}).start()
+
+
+async def space_of(mod, timeout=60):
+    await mod.wait_until(lambda: room_named(mod, "Wirtschaftsverband Emsland") is not None, timeout)
+    return room_named(mod, "Wirtschaftsverband Emsland")
+
+
+def room_named(user, text):
+    """A room of this test's bot with `text` in its name."""
+    rooms = [r.room_id for r in user.client.rooms.values() if r.name and text in r.name and r.room_id not in OLD_ROOMS]
+    return rooms[0] if rooms else None
+
+
+async def answer(user, room, bot_id, text, timeout=30):
+    before = len(user.from_sender(bot_id, room))
+    await user.send(room, text)
+    try:
+        await user.wait_until(lambda: len(user.from_sender(bot_id, room)) > before, timeout)
+    except TimeoutError:
+        raise AssertionError(f"no answer to {text!r}") from None
+    # The newest by server time: a message whose key came late is recorded late.
+    return max(user.from_sender(bot_id, room), key=lambda e: e.get("origin_server_ts", 0))["content"]["body"]
+
+
+async def dm_with_greeting(user, bot_id, timeout=60):
+    def find():
+        for e in user.events:
+            if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", ""):
+                return e["room_id"]
+        return None
+    await user.wait_until(lambda: find() is not None, timeout)
+    return find()
+
+
+async def test_joining_the_space_starts_a_german_onboarding(make_bot, users, accounts):
+    mod, bernd = await users("mod"), await users("bernd")
+    bot = community_bot(make_bot, accounts, mod)
+    space = await space_of(mod)
+    await mod.client.room_invite(space, bernd.user_id)  # bernd accepts (test users accept invites)
+
+    dm = await dm_with_greeting(bernd, bot.user_id)
+    assert bernd.client.rooms[dm].encrypted
+    body = await answer(bernd, dm, bot.user_id, "2")
+    assert "Darf ich ein kurzes Profil" in body and "!vergiss" in body
+    assert "Wie heißt dein Unternehmen" in await answer(bernd, dm, bot.user_id, "ja")
+    assert "In welchem Ort" in await answer(bernd, dm, bot.user_id, "Müller Logistik GmbH")
+    assert "Seite der Grenze" in await answer(bernd, dm, bot.user_id, "Meppen")
+
+    bot.stop()  # a restart in the middle of the dialogue
+    bot.start()
+    assert "nicht verstanden" in await answer(bernd, dm, bot.user_id, "qwertzuiop")  # gibberish: re-ask
+    assert "Branche" in await answer(bernd, dm, bot.user_id, "Deutschlnd")  # typo tolerated
+    body = await answer(bernd, dm, bot.user_id, "Logistik")
+    assert "Themen" in body and "1. Energiewende" in body
+    got = await answer(bernd, dm, bot.user_id, "1, 4")
+    assert "anbieten" in got, [e["content"]["body"][:50] for e in bernd.from_sender(bot.user_id, dm)]
+    assert "suchst" in await answer(bernd, dm, bot.user_id, "Fachwissen, 4")
+    assert "Mitgliederliste" in await answer(bernd, dm, bot.user_id, "3")
+    assert "Willkommensraum" in await answer(bernd, dm, bot.user_id, "ja")
+    body = await answer(bernd, dm, bot.user_id, "ja")
+    assert "Profil ist gespeichert" in body and "Energiewende" in body and "Handel, Einkauf und Logistik" in body
+
+    energy = room_named(mod, "Energietransitie / Energiewende")
+    await wait_membership(bernd, energy, bernd.user_id)  # invited to the chosen rooms, and joined
+    profile = await answer(bernd, dm, bot.user_id, "!profil")
+    assert "Müller Logistik GmbH" in profile and "Ort: Meppen" in profile and "Grenze: Deutschland" in profile
+    assert "Fachwissen" in profile
+    listing = await answer(bernd, dm, bot.user_id, "!mitglieder energie")
+    assert "Müller Logistik GmbH" in listing
+
+    welcome = room_named(mod, "Welkom / Willkommen")
+    await mod.wait_until(lambda: any("Neues Mitglied" in e["content"].get("body", "")
+                                     for e in mod.from_sender(bot.user_id, welcome)), 30)
+    intro = [e for e in mod.from_sender(bot.user_id, welcome) if "Neues Mitglied" in e["content"]["body"]][0]
+    assert "Nieuw lid" in intro["content"]["body"] and intro["content"]["m.mentions"] == {}
+
+
+async def test_decline_then_skip_everything(make_bot, users, accounts):
+    anna, mod = await users("anna"), await users("mod")
+    bot = community_bot(make_bot, accounts, mod)
+    dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
+        {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
+    await wait_membership(anna, dm, bot.user_id)
+    assert "1. Nederlands" in await answer(anna, dm, bot.user_id, "!onboarding")
+    assert "Mag ik een kort profiel" in await answer(anna, dm, bot.user_id, "nederlands")
+    assert "bewaar geen profiel" in await answer(anna, dm, bot.user_id, "nee")
+    assert "nog geen profiel" in await answer(anna, dm, bot.user_id, "!profiel")
+    data = await fetch_mydata(anna, dm, bot.user_id)
+    assert "profile" not in data.get("members", {})
+
+    await answer(anna, dm, bot.user_id, "!kennismaken")
+    await answer(anna, dm, bot.user_id, "1")
+    await answer(anna, dm, bot.user_id, "ja")
+    for _ in range(7):  # company, town, side, sector, themes, offers, seeks
+        body = await answer(anna, dm, bot.user_id, "overslaan")
+        assert "niet" not in body.split("\n")[0]  # no re-ask
+    await answer(anna, dm, bot.user_id, "nee")  # not listed
+    body = await answer(anna, dm, bot.user_id, "nee")  # no introduction
+    assert "profiel is opgeslagen" in body, [(e["origin_server_ts"], e["content"]["body"][:40]) for e in anna.from_sender(bot.user_id, dm)]
+    profile = await answer(anna, dm, bot.user_id, "!profiel")
+    assert "Bedrijf: —" in profile and "Zichtbaar voor andere leden: nee" in profile
+    assert "Gestopt" not in await answer(anna, dm, bot.user_id, "!stop")
+
+
+async def fetch_mydata(user, dm, bot_id) -> dict:
+    before = len(user.from_sender(bot_id, dm))
+    await user.send(dm, "!mydata")
+
+    def file_event():
+        for e in user.from_sender(bot_id, dm)[before:]:
+            if e["content"].get("msgtype") == "m.file":
+                return e
+        return None
+    # The file and the short text that goes with it.
+    await user.wait_until(lambda: file_event() is not None and len(user.from_sender(bot_id, dm)) >= before + 2, 30)
+    content = file_event()["content"]
+    url = content["file"]["url"] if "file" in content else content["url"]
+    server, media = url[len("mxc://"):].split("/", 1)
+    resp = await user.client.download(server_name=server, media_id=media)
+    data = resp.body
+    if "file" in content:
+        f = content["file"]
+        data = decrypt_attachment(data, f["key"]["k"], f["hashes"]["sha256"], f["iv"])
+    return json.loads(data)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_mydata_and_forget_leave_no_trace(make_bot, users, accounts, request, backend):
+    extra = {}
+    if backend == "postgresql":
+        pg = request.getfixturevalue("postgres")
+        db_name = "forget_" + uuid.uuid4().hex[:8]
+        extra["database"] = {"url": pg.create_database(db_name)}
+    mod, anna = await users("mod"), await users("anna")
+    bot = community_bot(make_bot, accounts, mod, **extra)
+    await space_of(mod)
+    dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
+        {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
+    await wait_membership(anna, dm, bot.user_id)
+    await answer(anna, dm, bot.user_id, "!onboarding")
+    for text in ("english", "yes", "Anna Design BV", "Emmen", "1", "design", "3", "1", "2", "yes"):
+        await answer(anna, dm, bot.user_id, text)
+    assert "profile is saved" in await answer(anna, dm, bot.user_id, "yes")
+    await answer(anna, dm, bot.user_id, "!lang nl")
+
+    data = await fetch_mydata(anna, dm, bot.user_id)
+    assert data["user_id"] == anna.user_id
+    assert data["members"]["profile"]["company"] == "Anna Design BV"
+    assert data["settings"] == {"language": "nl"}
+    mxids = set(re.findall(r"@[\w.=-]+:[\w.-]+", json.dumps(data)))
+    assert mxids == {anna.user_id}  # exactly that user's data
+
+    welcome = room_named(mod, "Welkom / Willkommen")
+    await mod.wait_until(lambda: any("Anna Design BV" in e["content"].get("body", "")
+                                     for e in mod.from_sender(bot.user_id, welcome)), 30)
+    intro_id = [e for e in mod.from_sender(bot.user_id, welcome) if "Anna Design BV" in e["content"]["body"]][0]["event_id"]
+
+    assert "bevestig" in await answer(anna, dm, bot.user_id, "!vergeet")
+    assert "gewist" in await answer(anna, dm, bot.user_id, "!vergeet bevestig")
+    await mod.wait_until(lambda: any(e.get("type") == "m.room.redaction" and
+                                     (e.get("redacts") or e["content"].get("redacts")) == intro_id for e in mod.events), 30)
+
+    bot.stop()  # nothing in flight while we read the database
+    if backend == "sqlite":
+        con = sqlite3.connect(bot.workdir / "data" / "diabot.db")
+        dump = "\n".join(con.iterdump())
+        con.close()
+    else:
+        dump = pg.dump(db_name)
+    assert anna.user_id not in dump
+    assert "Anna Design" not in dump
+    assert "erasure_log" in dump
+
+
+async def test_announce_reaches_every_themed_room_once_and_stats(make_bot, users, accounts):
+    mod = await users("mod")
+    bot = community_bot(make_bot, accounts, mod)
+    space = await space_of(mod)
+    names = ["Energietransitie", "Vakmensen", "Digitalisering", "Handel", "Kennisuitwisseling", "Bijeenkomsten",
+             "Werkgroep", "Welkom"]
+    await mod.wait_until(lambda: all(room_named(mod, n) for n in names), 60)
+    rooms = [room_named(mod, n) for n in names]
+    dm = (await mod.client.room_create(is_direct=True, invite=[bot.user_id])).room_id
+    await wait_membership(mod, dm, bot.user_id)
+    body = await answer(mod, dm, bot.user_id, "!announce The cross-border fair is on Friday in Meppen.")
+    assert "8 rooms" in body
+    for room in rooms:
+        await mod.wait_until(lambda: any(e["content"].get("body", "").startswith("📣") for e in mod.from_sender(bot.user_id, room)), 30)
+    await answer(mod, dm, bot.user_id, "!ping")
+    for room in rooms:
+        announcements = [e for e in mod.from_sender(bot.user_id, room) if e["content"].get("body", "").startswith("📣")]
+        assert len(announcements) == 1 and "fair is on Friday" in announcements[0]["content"]["body"]
+    assert space not in rooms
+    stats = await answer(mod, dm, bot.user_id, "!stats")
+    assert "Members per themed room" in stats and "started" in stats
