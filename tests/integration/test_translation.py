@@ -3,6 +3,7 @@ install/load path, on tiny random-weights models built by the test.
 
 Their output is nonsense, so the tests assert structure, not words."""
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,15 @@ def translating_bot(make_bot, argos_models, accounts):
     return factory
 
 
+async def shared_room(anna, bernd, bot_id, **kwargs) -> str:
+    """A room with two people and the bot (a chat of one person with the bot
+    is a direct chat, where nothing is translated)."""
+    room = await room_with_bot(anna, bot_id, **kwargs)
+    await anna.client.room_invite(room, bernd.user_id)
+    await wait_membership(anna, room, bernd.user_id)
+    return room
+
+
 def translations(user, bot_id, room, source_event_id=None):
     out = []
     for e in user.from_sender(bot_id, room):
@@ -68,8 +78,8 @@ async def wait_translation(user, bot_id, room, event_id, count=1, timeout=60):
 
 async def test_dutch_german_english_in_auto_room(translating_bot, users):
     bot = translating_bot()
-    anna = await users("anna")
-    room = await room_with_bot(anna, bot.user_id, encrypted=True)
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id, encrypted=True)
     name = anna.client.rooms[room].user_name(anna.user_id)
 
     nl = await anna.send(room, NL)
@@ -99,8 +109,8 @@ async def test_dutch_german_english_in_auto_room(translating_bot, users):
 
 async def test_what_is_never_translated(translating_bot, users):
     bot = translating_bot()
-    anna, stranger = await users("anna"), await users("stranger")
-    room = await room_with_bot(anna, bot.user_id)
+    anna, stranger, bernd = await users("anna"), await users("stranger"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
     await anna.client.room_invite(room, stranger.user_id)
     await wait_membership(anna, room, stranger.user_id)
     skipped = [
@@ -122,8 +132,8 @@ async def test_what_is_never_translated(translating_bot, users):
 
 async def test_reactions_mode(translating_bot, users):
     bot = translating_bot(mode="reactions")
-    anna = await users("anna")
-    room = await room_with_bot(anna, bot.user_id)
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
     nl = await anna.send(room, NL)
     reader_language = await anna.send(room, DE)
     await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": reader_language, "key": "🇩🇪"}})
@@ -139,8 +149,8 @@ async def test_reactions_mode(translating_bot, users):
 
 async def test_edit_edits_and_redaction_redacts(translating_bot, users):
     bot = translating_bot()
-    anna = await users("anna")
-    room = await room_with_bot(anna, bot.user_id)
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
     nl = await anna.send(room, NL)
     (t,) = await wait_translation(anna, bot.user_id, room, nl)
     edited = NL.replace("Emmen", "Coevorden, bel 0591 123456")
@@ -166,8 +176,8 @@ async def test_edit_edits_and_redaction_redacts(translating_bot, users):
 
 async def test_protected_spans_survive_the_model(translating_bot, users, accounts):
     bot = translating_bot()
-    anna = await users("anna")
-    room = await room_with_bot(anna, bot.user_id)
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
     bernd = accounts["bernd"]["user_id"]
     text = (f"Hallo {bernd}, kijk op https://example.org/dia?x=1 voor de aanmelding bij Ondernemend Emmen, "
             "onze BV doet mee op 24-12-2026 om 10:30. Mail info@bedrijf.nl #energie\n- **eerste** punt\n- tweede punt")
@@ -185,8 +195,8 @@ async def test_protected_spans_survive_the_model(translating_bot, users, account
 
 async def test_translate_command_and_no_model(translating_bot, users):
     bot = translating_bot(mode="off", install=False)
-    anna = await users("anna")
-    room = await room_with_bot(anna, bot.user_id)
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
     nl = await anna.send(room, NL)
     ask = await anna.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
     body = (await anna.reply_to(ask, bot.user_id, room))["content"]["body"]
@@ -210,3 +220,14 @@ async def test_translate_command_and_no_model(translating_bot, users):
     missing = await anna.send(room, "!translate nl", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
     body = (await anna.reply_to(missing, bot.user_id, room))["content"]["body"]
     assert "already in Dutch" in body
+
+
+async def test_direct_chat_is_not_translated(translating_bot, users):
+    bot = translating_bot()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)  # just anna and the bot
+    silent = await anna.send(room, NL)
+    marker = await anna.send(room, "!ping")
+    await anna.reply_to(marker, bot.user_id, room)
+    await asyncio.sleep(3)  # a translation takes well under a second with the tiny model
+    assert translations(anna, bot.user_id, room, silent) == []
