@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import yaml
 from devtools.synapse import SynapseServer
 
 ROOT = Path(__file__).resolve().parents[1]
+THEMES = yaml.safe_load((ROOT / "config" / "themes.yaml").read_text(encoding="utf-8"))["themes"]
 PEOPLE = {
     "diabot": "diabot-demo-pw",
     "moderator": "moderator-demo-pw",
@@ -36,43 +38,35 @@ def _api(server: SynapseServer, method: str, path: str, token: str, body: dict |
     return data
 
 
-def _make_admin(server: SynapseServer, token: str, room: str, user_id: str) -> None:
-    """Read-modify-write of power levels: in room v12 the creator must not be listed."""
-    path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/state/m.room.power_levels/"
-    levels = _api(server, "GET", path, token)
-    levels.setdefault("users", {})[user_id] = 100
-    _api(server, "PUT", path, token, levels)
+def wait_for_space(db: Path, timeout: float = 90) -> dict[str, str]:
+    """The bot creates the space and themed rooms itself (plugins/community);
+    wait until its database lists them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            con = sqlite3.connect(db)
+            rows = dict(con.execute("SELECT slug, room_id FROM theme_rooms").fetchall())
+            con.close()
+            if "_space" in rows and len(rows) > len(THEMES):
+                return rows
+        except sqlite3.Error:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("the bot did not create the community space in time; see demo-data/bot.log")
 
 
-def build_space(server: SynapseServer, creds: dict[str, dict], state_path: Path) -> dict:
-    """Create the space and one room per theme once; later runs reuse them."""
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if state.get("space"):
-        return state
+def invite_members(server: SynapseServer, creds: dict[str, dict], rooms: dict[str, str]) -> None:
+    """The moderator joins the space and invites the two demo members; when
+    they accept, the bot starts its onboarding chat with them."""
     mod = creds["moderator"]["access_token"]
-    bot = creds["diabot"]["user_id"]
-    members = [creds["jan"]["user_id"], creds["katrin"]["user_id"]]
-    themes = yaml.safe_load((ROOT / "config" / "themes.yaml").read_text())["themes"]
-    space = _api(server, "POST", "/_matrix/client/v3/createRoom", mod, {
-        "name": "DIA — Ondernemend Emmen × Wirtschaftsverband Emsland",
-        "topic": "Grensoverschrijdend netwerk / Grenzüberschreitendes Netzwerk",
-        "creation_content": {"type": "m.space"}, "preset": "private_chat",
-        "invite": [bot, *members]})["room_id"]
-    _make_admin(server, mod, space, bot)
-    state = {"space": space, "rooms": {}}
-    for theme in themes:
-        name = f"{theme['nl']['name']} / {theme['de']['name']}"
-        topic = f"🇳🇱 {theme['nl']['topic']}\n🇩🇪 {theme['de']['topic']}"
-        room = _api(server, "POST", "/_matrix/client/v3/createRoom", mod, {
-            "name": name, "topic": topic, "preset": "private_chat", "invite": [bot, *members],
-            "initial_state": [{"type": "m.space.parent", "state_key": space,
-                               "content": {"via": [server.server_name], "canonical": True}}]})["room_id"]
-        _make_admin(server, mod, room, bot)
-        _api(server, "PUT", f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/state/m.space.child/{urllib.parse.quote(room)}",
-             mod, {"via": [server.server_name], "suggested": bool(theme.get("suggest"))})
-        state["rooms"][theme["slug"]] = room
-    state_path.write_text(json.dumps(state, indent=2))
-    return state
+    for slug, room in rooms.items():
+        _api(server, "POST", f"/_matrix/client/v3/join/{urllib.parse.quote(room)}", mod, {})
+    space = rooms["_space"]
+    for name in ("jan", "katrin"):
+        status, data = server.request("POST", f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/invite",
+                                      {"user_id": creds[name]["user_id"]}, token=mod)
+        if status >= 400 and "already" not in json.dumps(data):
+            raise RuntimeError(f"invite {name}: {status} {data}")
 
 
 def main() -> int:
@@ -89,30 +83,32 @@ def main() -> int:
         print(f"starting Synapse on 127.0.0.1:{args.port} …", flush=True)
         server.start()
         creds = {name: server.register(name, pw) for name, pw in PEOPLE.items()}
-        state = build_space(server, creds, data / "demo-state.json")
         config = {
             "matrix": {"homeserver": server.url, "user_id": creds["diabot"]["user_id"], "password": PEOPLE["diabot"]},
             "data_dir": str(data / "bot"),
             "bot": {"default_language": "nl", "admins": [creds["moderator"]["user_id"]]},
-            "invites": {"allow_servers": [server.server_name], "space": state["space"]},
+            "invites": {"allow_servers": [server.server_name]},
             "web": {"host": "127.0.0.1", "port": 8080},
             "logging": {"level": "INFO", "format": "console"},
-            "plugins": {"core": {}},
+            "plugins": {"core": {}, "community": {}, "members": {}, "translate": {}},
         }
         (data / "diabot.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         bot = subprocess.Popen([sys.executable, "-m", "diabot", "-c", str(data / "diabot.yaml"), "run"],
                                cwd=ROOT, stdout=open(data / "bot.log", "ab"), stderr=subprocess.STDOUT)
-        time.sleep(2)
+        rooms = wait_for_space(data / "bot" / "diabot.db")
         if bot.poll() is not None:
             print((data / "bot.log").read_text()[-3000:])
             return 1
+        invite_members(server, creds, rooms)
         print("\n  diabot demo is running\n")
         print(f"  Homeserver:   {server.url}   (server name: {server.server_name})")
         print("  Logins (username / password), e.g. in Element: 'Sign in' → edit homeserver:")
         for name in ("moderator", "jan", "katrin"):
             print(f"    {name:<10} / {PEOPLE[name]}")
         print(f"  Bot:          {creds['diabot']['user_id']}  — try !help, !hulp, !hilfe, !ping")
-        print(f"  Space:        {state['space']} with {len(state['rooms'])} themed rooms (invites are waiting)")
+        print(f"  Space:        {rooms['_space']} with {len(rooms) - 1} themed rooms (jan and katrin have an invite;")
+        print("                accepting it starts the bot's onboarding chat)")
+        print("  Translation:  no model is installed (nothing can be downloaded here); see README, 'Translation'")
         print(f"  Health:       http://127.0.0.1:8080/health   Logs: {data / 'bot.log'}")
         print("\n  Ctrl-C stops the bot and Synapse; demo-data/ is kept.\n", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -28,7 +28,9 @@ class MatrixUser:
         self._undecrypted: list[MegolmEvent] = []
 
     async def start(self) -> "MatrixUser":
-        await self.client.sync(timeout=0, full_state=True, sync_filter=FILTER)
+        first = await self.client.sync(timeout=0, full_state=True, sync_filter=FILTER)
+        for room_id in getattr(getattr(first, "rooms", None), "invite", {}):
+            await self.client.join(room_id)  # invites that waited for us
         self._task = asyncio.create_task(self._loop())
         return self
 
