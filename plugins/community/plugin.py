@@ -30,6 +30,7 @@ SPACE = "_space"
 
 
 class CommunityConfig(PluginConfig):
+    # Relative paths are taken from the repository's config/ folder.
     themes_file: Path = ROOT / "config" / "themes.yaml"
     space_name: str = "DIA — Ondernemend Emmen × Wirtschaftsverband Emsland"
     space_topic: str = "Grensoverschrijdend ondernemersnetwerk / Grenzüberschreitendes Unternehmernetzwerk"
@@ -44,7 +45,8 @@ class CommunityPlugin(Plugin):
 
     def __init__(self, services, config: CommunityConfig):
         super().__init__(services, config)
-        self.themes = load_themes(config.themes_file)
+        path = config.themes_file if config.themes_file.is_absolute() else ROOT / "config" / config.themes_file
+        self.themes = load_themes(path)
         self.ready = asyncio.Event()
         self._task: asyncio.Task | None = None
 

@@ -23,7 +23,7 @@ from diabot.events import Membership, Message
 from diabot.formatting import notice_contents
 from diabot.matrix.client import FILE_EVENT
 from diabot.plugin import Plugin, PluginConfig
-from diabot.storage.models import ErasureLog, OutboxMessage, utcnow
+from diabot.storage.models import ErasureLog, OutboxMessage, aware, utcnow
 from diabot.translation import NoModel
 from plugins.community.models import ThemeRoom
 
@@ -34,6 +34,18 @@ log = logging.getLogger(__name__)
 STEPS = ("language", "consent", "company", "town", "side", "sector", "themes", "offers", "seeks", "listed", "intro")
 FREE_TEXT = ("company", "town", "sector")
 CONFIRM_WINDOW_S = 600
+# Profile fields by the words members use for them.
+FIELD_NAMES = {
+    "company": ("company", "bedrijf", "unternehmen", "firma"),
+    "town": ("town", "plaats", "ort"),
+    "side": ("side", "kant", "seite"),
+    "sector": ("sector", "branche"),
+    "themes": ("themes", "themas", "thema's", "themen"),
+    "offers": ("offers", "biedt", "aanbod", "bietet", "angebot"),
+    "seeks": ("seeks", "zoekt", "sucht"),
+    "listed": ("listed", "zichtbaar", "sichtbar"),
+}
+FIELD_BY_WORD = {word: field for field, words in FIELD_NAMES.items() for word in words}
 
 
 class MembersConfig(PluginConfig):
@@ -58,7 +70,11 @@ class MembersPlugin(Plugin):
             services.privacy.register("members", self._export, self._erase)
 
     async def start(self) -> None:
-        self.services.scheduler.every("members.housekeeping", 24 * 3600, self.housekeeping)
+        # Once shortly after start (a changed privacy text is asked at once),
+        # then daily.
+        scheduler = self.services.scheduler
+        scheduler.at("members.housekeeping.start", scheduler.now() + timedelta(seconds=5), self.housekeeping)
+        scheduler.every("members.housekeeping", 24 * 3600, self.housekeeping)
 
     # ---- helpers -------------------------------------------------------------------
 
@@ -311,15 +327,14 @@ class MembersPlugin(Plugin):
         return "\n".join(lines)
 
     @command("profile set", nl=("profiel zet",), de=("profil setze",), help="members.profile_set.help",
-             args=(Arg("field", choices=("company", "town", "side", "sector", "themes", "offers", "seeks", "listed")),
-                   Arg("value", rest=True)))
+             args=(Arg("field", choices=tuple(FIELD_BY_WORD)), Arg("value", rest=True)))
     async def profile_set(self, ctx: Context, field: str, value: str) -> None:
+        field = FIELD_BY_WORD[field]
         profile = await ctx.session.get(Profile, ctx.sender)
         if profile is None:
             ctx.reply("members.profile.none")
             return
         state = Onboarding(user_id=ctx.sender, dm_room_id=ctx.room_id, status="active", step=field, answers={})
-        state.step = {"listed": "listed"}.get(field, field)
         answer = await self._understand(ctx, state, value)
         if answer is None or answer is d.SKIPPED:
             raise UsageError("members.profile_set.bad", field=ctx.t(f"members.field.{field}"))
@@ -476,7 +491,7 @@ class MembersPlugin(Plugin):
                     if state is not None:
                         for content in notice_contents(self._t(lang, "members.inactive_warning", months=self.config.inactive_months)):
                             queued.append(self.services.outbox.queue(session, state.dm_room_id, content))
-                elif profile.warned_at < warned_before:
+                elif aware(profile.warned_at) < warned_before:
                     queued.extend(await self._erase(session, profile.user_id))
                     session.add(ErasureLog(subject_hash=self.services.privacy.subject_hash(profile.user_id)))
             outdated = (await session.scalars(select(Profile).where(Profile.consent_version < self.config.privacy_version))).all()

@@ -18,7 +18,7 @@ from diabot.commands import Arg, Perm, command, on
 from diabot.context import Context
 from diabot.errors import UsageError
 from diabot.events import Message, Reaction, Redaction
-from diabot.formatting import notice_contents
+from diabot.formatting import notice_contents, reply_relation
 from diabot.plugin import Plugin, PluginConfig
 from diabot.storage.models import OutboxMessage
 from diabot.translation import NoModel
@@ -307,9 +307,7 @@ class TranslatePlugin(Plugin):
             queued = []
             for key, params in notes:
                 text = self.services.i18n.t(job.lang, key, **params)
-                reply_to = job.reply_event_id or job.source_event_id
-                relation = ({"rel_type": "m.thread", "event_id": job.thread_root, "is_falling_back": False,
-                             "m.in_reply_to": {"event_id": reply_to}} if job.thread_root else {"m.in_reply_to": {"event_id": reply_to}})
+                relation = reply_relation(job.reply_event_id or job.source_event_id, job.thread_root)
                 for content in notice_contents(text, relates_to=relation):
                     queued.append(self.services.outbox.queue(session, job.room_id, content))
             await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))

@@ -123,6 +123,12 @@ async def test_decline_then_skip_everything(make_bot, users, accounts):
     assert "profiel is opgeslagen" in body, [(e["origin_server_ts"], e["content"]["body"][:40]) for e in anna.from_sender(bot.user_id, dm)]
     profile = await answer(anna, dm, bot.user_id, "!profiel")
     assert "Bedrijf: —" in profile and "Zichtbaar voor andere leden: nee" in profile
+    changed = await answer(anna, dm, bot.user_id, "!profiel zet bedrijf Bakkerij De Grens")
+    assert "Opgeslagen" in changed and "Bedrijf: Bakkerij De Grens" in changed
+    changed = await answer(anna, dm, bot.user_id, "!profiel zet kant duitsland")
+    assert "Kant van de grens: Duitsland" in changed
+    bad = await answer(anna, dm, bot.user_id, "!profiel zet kant mars")
+    assert "kon ik niet gebruiken" in bad
     assert "Gestopt" not in await answer(anna, dm, bot.user_id, "!stop")
 
 
@@ -217,3 +223,49 @@ async def test_announce_reaches_every_themed_room_once_and_stats(make_bot, users
     assert space not in rooms
     stats = await answer(mod, dm, bot.user_id, "!stats")
     assert "Members per themed room" in stats and "started" in stats
+
+
+async def test_privacy_change_and_inactive_profiles(make_bot, users, accounts):
+    """Housekeeping: a new privacy text is asked again (declining deletes the
+    profile); an inactive profile gets a warning, then is deleted."""
+    anna, mod = await users("anna"), await users("mod")
+    bot = community_bot(make_bot, accounts, mod)
+    dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id])).room_id
+    await wait_membership(anna, dm, bot.user_id)
+    await answer(anna, dm, bot.user_id, "!onboarding")
+    for text in ("english", "yes", "Anna Design BV", "skip", "skip", "skip", "skip", "skip", "skip", "no"):
+        await answer(anna, dm, bot.user_id, text)
+    assert "profile is saved" in await answer(anna, dm, bot.user_id, "no")
+
+    # The privacy text changes (version 2): on restart the member is asked again.
+    bot.stop()
+    bot.config["plugins"]["members"] = {"privacy_version": 2}
+    bot.config_path.write_text(__import__("yaml").safe_dump(bot.config))
+    before = len(anna.from_sender(bot.user_id, dm))
+    bot.start()
+    await anna.wait_until(lambda: len(anna.from_sender(bot.user_id, dm)) > before, 30)
+    assert "privacy text has changed" in anna.from_sender(bot.user_id, dm)[-1]["content"]["body"]
+    assert "updated" in await answer(anna, dm, bot.user_id, "yes")
+    assert "Anna Design BV" in await answer(anna, dm, bot.user_id, "!profile")
+
+    # Long inactive: a warning first, then (after the warning period) deletion.
+    bot.stop()
+    db = bot.workdir / "data" / "diabot.db"
+    con = sqlite3.connect(db)
+    con.execute("UPDATE profiles SET last_active_at = '2020-01-01 00:00:00.000000'")
+    con.commit()
+    before = len(anna.from_sender(bot.user_id, dm))
+    bot.start()
+    await anna.wait_until(lambda: len(anna.from_sender(bot.user_id, dm)) > before, 30)
+    assert "has not been used for 18 months" in anna.from_sender(bot.user_id, dm)[-1]["content"]["body"]
+    bot.stop()
+    con.execute("UPDATE profiles SET last_active_at = '2020-01-01 00:00:00.000000', warned_at = '2020-02-01 00:00:00.000000'")
+    con.commit()
+    bot.start()
+    for _ in range(60):
+        if con.execute("SELECT count(*) FROM profiles").fetchone()[0] == 0:
+            break
+        await __import__("asyncio").sleep(0.5)
+    assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM erasure_log").fetchone()[0] == 1
+    con.close()
