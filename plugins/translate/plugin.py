@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -23,9 +24,13 @@ from diabot.plugin import Plugin, PluginConfig
 from diabot.storage.models import OutboxMessage
 from diabot.translation import NoModel
 
+from plugins.community.models import ThemeRoom
+from plugins.community.themes import load_themes
+
 from .models import TranslateRoom, TranslateUser, TranslationJob, TranslationLink
 
 log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
 Mode = Literal["auto", "reactions", "off"]
 FLAGS = {"🇩🇪": "de", "🇳🇱": "nl", "🇬🇧": "en", "🇺🇸": "en"}
 LANG_CHOICES = ("nl", "de", "en")
@@ -35,6 +40,8 @@ OTHER = {"nl": ["de"], "de": ["nl"]}
 
 class TranslateConfig(PluginConfig):
     default_mode: Mode = "auto"
+    # Themed rooms start with the mode their theme has in this file.
+    themes_file: Path = ROOT / "config" / "themes.yaml"
     room_modes: dict[str, Mode] = {}  # room id -> mode, before a moderator sets one
     english_targets: list[Literal["nl", "de"]] = ["nl", "de"]
     min_chars: int = Field(default=10, ge=0)
@@ -51,6 +58,8 @@ class TranslatePlugin(Plugin):
     def __init__(self, services, config: TranslateConfig):
         super().__init__(services, config)
         self.translator = services.translator
+        path = config.themes_file if config.themes_file.is_absolute() else ROOT / "config" / config.themes_file
+        self.theme_modes = {t.slug: t.translation for t in load_themes(path)} if path.exists() else {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         if services.privacy is not None:
@@ -80,10 +89,14 @@ class TranslatePlugin(Plugin):
     # ---- settings ------------------------------------------------------------------
 
     async def room_mode(self, ctx: Context) -> str:
+        """A moderator's choice > the config's room_modes > the room's theme > the default."""
         row = await ctx.session.get(TranslateRoom, ctx.room_id)
         if row is not None:
             return row.mode
-        return self.config.room_modes.get(ctx.room_id, self.config.default_mode)
+        if ctx.room_id in self.config.room_modes:
+            return self.config.room_modes[ctx.room_id]
+        slug = await ctx.session.scalar(select(ThemeRoom.slug).where(ThemeRoom.room_id == ctx.room_id))
+        return self.theme_modes.get(slug, self.config.default_mode)
 
     async def _user(self, ctx: Context) -> TranslateUser:
         row = await ctx.session.get(TranslateUser, ctx.sender)

@@ -62,3 +62,19 @@ async def test_space_and_themed_rooms(make_bot, users, accounts):
     listing = await anna.send(room, "!rooms")
     body = (await anna.reply_to(listing, bot.user_id, room))["content"]["body"]
     assert "markt" not in body and body.count("\n- ") == 8
+
+
+async def test_themed_rooms_start_with_their_translation_mode(make_bot, users, accounts):
+    mod = await users("mod")
+    known = set(mod.client.rooms)
+    bot = make_bot(extra={"plugins": {"core": {}, "community": {}, "translate": {}},
+                          "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]}}).start()
+
+    def new_room(text):
+        found = [r.room_id for r in mod.client.rooms.values() if r.name and text in r.name and r.room_id not in known]
+        return found[0] if found else None
+    await mod.wait_until(lambda: new_room("Kennisuitwisseling") and new_room("Energietransitie"), 60)
+    for name, mode in (("Kennisuitwisseling", "on reactions"), ("Energietransitie", "automatic")):
+        room = new_room(name)
+        asked = await mod.send(room, "!translate status")
+        assert f"**{mode}**" in (await mod.reply_to(asked, bot.user_id, room))["content"]["body"]
