@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .storage import Database
+from .tasks import cancel_and_wait
 from .storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -80,12 +81,7 @@ class Outbox:
         self._task = asyncio.create_task(self._run(), name="outbox")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         # The database is read at start (rows left by a crash) and after a

@@ -20,6 +20,7 @@ from diabot.commands import Arg, Perm, command
 from diabot.context import Context
 from diabot.errors import UsageError
 from diabot.plugin import Plugin, PluginConfig
+from diabot.tasks import cancel_and_wait
 
 from .models import ThemeRoom
 from .themes import load_themes, room_name, room_topic
@@ -59,8 +60,7 @@ class CommunityPlugin(Plugin):
         self._task = asyncio.create_task(self._ensure_loop(), name="community-ensure")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        await cancel_and_wait(self._task)
 
     async def _ensure_loop(self) -> None:
         delay = 1.0

@@ -164,6 +164,8 @@ class MembersPlugin(Plugin):
     @on(Message)
     async def on_message(self, ctx: Context, msg: Message) -> None:
         await self._mark_active(ctx, msg.sender)
+        if msg.is_edit:
+            return  # an edited answer is not a new answer
         state = await ctx.session.get(Onboarding, msg.sender)
         if state is None or state.status != "active" or state.dm_room_id != msg.room_id:
             return

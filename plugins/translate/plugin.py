@@ -21,6 +21,7 @@ from diabot.errors import UsageError
 from diabot.events import Message, Reaction, Redaction
 from diabot.formatting import notice_contents, reply_relation
 from diabot.plugin import Plugin, PluginConfig
+from diabot.tasks import cancel_and_wait
 from diabot.storage.models import OutboxMessage
 from diabot.translation import NoModel
 
@@ -79,12 +80,7 @@ class TranslatePlugin(Plugin):
         self._task = asyncio.create_task(self._work(), name="translate-worker")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     # ---- settings ------------------------------------------------------------------
 
