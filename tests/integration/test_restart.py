@@ -129,3 +129,24 @@ async def test_gap_longer_than_the_timeline_is_fetched(make_bot, users):
     counts = reply_counts(anna, bot.user_id, room)
     assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
     assert "backfilled a timeline gap" in bot.log_text()
+
+
+async def test_rate_limited_bot_drops_nothing(make_bot, users, synapse, accounts):
+    """Synapse answers M_LIMIT_EXCEEDED with a retry time; the bot waits it
+    out and every reply still arrives, once."""
+    bot = make_bot().start()
+    status, body = synapse.request(
+        "POST", f"/_synapse/admin/v1/users/{accounts['bot']['user_id']}/override_ratelimit",
+        {"messages_per_second": 1, "burst_count": 2}, token=synapse.admin_token)
+    assert status == 200, body
+    try:
+        anna = await users("anna")
+        room = await room_with_bot(anna, bot.user_id)
+        sent = [await anna.send(room, "!ping") for _ in range(10)]
+        await anna.wait_for_events(bot.user_id, room, count=len(sent), timeout=60)
+        counts = reply_counts(anna, bot.user_id, room)
+        assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
+        assert "Got 429 response" in bot.log_text()  # the limit really was hit and waited out
+    finally:
+        synapse.request("DELETE", f"/_synapse/admin/v1/users/{accounts['bot']['user_id']}/override_ratelimit",
+                        token=synapse.admin_token)
