@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/python -m devtools.synapse ensure      # Synapse venv, apart from the bot's
 .venv/bin/python -m devtools.postgres ensure     # Debian's postgresql package
-exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"
+# A temp root of this checkout's own: pytest prunes old numbered temp dirs,
+# which must not hit another checkout's run on the same machine.
+base="${TMPDIR:-/tmp}/diabot-pytest-$(pwd | md5sum | cut -c1-8)"
+exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra --basetemp="$base" "$@"
