@@ -170,6 +170,8 @@ class MembersPlugin(Plugin):
         if state is None or state.status != "active" or state.dm_room_id != msg.room_id:
             return
         answer = await self._understand(ctx, state, msg.body)
+        if answer is None and state.step == "language":
+            answer = await self._language_of(msg.body)
         if answer is None:
             await self._prompt(ctx, state, reask=True)
             return
@@ -200,6 +202,13 @@ class MembersPlugin(Plugin):
             return
         state.step = following[0]
         await self._prompt(ctx, state)
+
+    async def _language_of(self, text: str) -> str | None:
+        """A member who just starts writing ("Hallo, ich bin …") chose a language too."""
+        translator = self.services.translator
+        if translator is None or len(text.split()) < 3:
+            return None
+        return await translator.detect(text)
 
     async def _understand(self, ctx: Context, state: Onboarding, text: str):
         step = state.step
@@ -259,6 +268,13 @@ class MembersPlugin(Plugin):
             await ctx.session.flush()
             ctx.session.add(ProfileEcho(user_id=profile.user_id, outbox_id=row.id))
 
+    async def _echoed(self, ctx: Context, user_ids: list[str], rows: list[OutboxMessage]) -> None:
+        """Remember bot messages that repeat profiles, to redact them on !forget."""
+        await ctx.session.flush()
+        for row in rows:
+            for user_id in user_ids:
+                ctx.session.add(ProfileEcho(user_id=user_id, outbox_id=row.id))
+
     def _place(self, profile: Profile, lang: str) -> str:
         side = self._t(lang, f"members.side.{profile.side}") if profile.side else ""
         return ", ".join(p for p in (profile.town, side) if p) or "—"
@@ -314,7 +330,9 @@ class MembersPlugin(Plugin):
         if profile is None:
             ctx.reply("members.profile.none")
             return
+        before = len(ctx.queued)
         ctx.reply_markdown(await self._render_profile(ctx, profile))
+        await self._echoed(ctx, [profile.user_id], ctx.queued[before:])
 
     async def _render_profile(self, ctx: Context, p: Profile) -> str:
         rooms = {r.slug: r for r in await self._theme_rooms(ctx.session)}
@@ -341,7 +359,9 @@ class MembersPlugin(Plugin):
         if answer is None or answer is d.SKIPPED:
             raise UsageError("members.profile_set.bad", field=ctx.t(f"members.field.{field}"))
         setattr(profile, field, answer)
+        before = len(ctx.queued)
         ctx.reply_markdown(f"{ctx.t('members.profile_set.done')}\n\n{await self._render_profile(ctx, profile)}")
+        await self._echoed(ctx, [profile.user_id], ctx.queued[before:])
 
     @command("members", nl=("leden",), de=("mitglieder",), help="members.members.help", args=(Arg("theme", rest=True),))
     async def members(self, ctx: Context, theme: str) -> None:
@@ -362,7 +382,9 @@ class MembersPlugin(Plugin):
         for p in sorted(found, key=lambda p: (p.company or "").lower()):
             lines.append(f"- **{p.company or '—'}** ({self._place(p, ctx.lang)}) — "
                          f"{ctx.t('members.field.offers')}: {self._resources(p.offers, ctx.lang)}")
+        before = len(ctx.queued)
         ctx.reply_markdown("\n".join(lines))
+        await self._echoed(ctx, [p.user_id for p in found], ctx.queued[before:])
 
     # ---- commands: moderators -------------------------------------------------------------
 

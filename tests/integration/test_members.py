@@ -106,7 +106,8 @@ async def test_decline_then_skip_everything(make_bot, users, accounts):
         {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
     await wait_membership(anna, dm, bot.user_id)
     assert "1. Nederlands" in await answer(anna, dm, bot.user_id, "!onboarding")
-    assert "Mag ik een kort profiel" in await answer(anna, dm, bot.user_id, "nederlands")
+    # No choice from the list, but a Dutch sentence: the language is taken from it.
+    assert "Mag ik een kort profiel" in await answer(anna, dm, bot.user_id, "Goedemiddag, ik heb een bakkerij in Emmen")
     assert "bewaar geen profiel" in await answer(anna, dm, bot.user_id, "nee")
     assert "nog geen profiel" in await answer(anna, dm, bot.user_id, "!profiel")
     data = await fetch_mydata(anna, dm, bot.user_id)
@@ -185,11 +186,16 @@ async def test_mydata_and_forget_leave_no_trace(make_bot, users, accounts, reque
                                      for e in mod.from_sender(bot.user_id, welcome)), 30)
     intro_id = [e for e in mod.from_sender(bot.user_id, welcome) if "Anna Design BV" in e["content"]["body"]][0]["event_id"]
 
+    assert "Anna Design BV" in await answer(anna, dm, bot.user_id, "!profiel")  # echoes the profile
+    profile_reply = max(anna.from_sender(bot.user_id, dm), key=lambda e: e["origin_server_ts"])["event_id"]
     assert "bevestig" in await answer(anna, dm, bot.user_id, "!vergeet")
     assert "gewist" in await answer(anna, dm, bot.user_id, "!vergeet bevestig")
     await mod.wait_until(lambda: any(e.get("type") == "m.room.redaction" and
                                      (e.get("redacts") or e["content"].get("redacts")) == intro_id for e in mod.events), 30)
 
+    await anna.wait_until(lambda: any(e.get("type") == "m.room.redaction" and
+                                      (e.get("redacts") or e["content"].get("redacts")) == profile_reply
+                                      for e in anna.events), 30)
     bot.stop()  # nothing in flight while we read the database
     if backend == "sqlite":
         con = sqlite3.connect(bot.workdir / "data" / "diabot.db")
