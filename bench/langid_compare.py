@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import os
-import resource
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -67,7 +67,7 @@ class Dispatcher:
                 session.add(HandledEvent(event_id=event.event_id, room_id=event.room_id))
                 queued = ctx.queued
         except UserError as exc:
-            queued = await self._answer_in_new_transaction(event, lambda ctx: self._user_error(ctx, exc))
+            queued = await self._answer_in_new_transaction(event, lambda ctx, exc=exc: self._user_error(ctx, exc))
         except Exception:
             trace_id = uuid.uuid4().hex[:8]
             self.metrics.errors.inc()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy import String, cast, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .storage.models import OutboxMessage, UserSetting

@@ -7,7 +7,6 @@ it was chosen on); py3langid is kept as the measured alternative.
 
 from __future__ import annotations
 
-import os
 from typing import Protocol
 
 

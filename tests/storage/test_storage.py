@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 
 from diabot.storage import Database
 from diabot.storage.db import alembic_config
-from diabot.storage.models import HandledEvent, KeyValue, OutboxMessage
+from diabot.storage.models import HandledEvent, OutboxMessage
 
 
 def _table_names(url):

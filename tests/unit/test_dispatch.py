@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from diabot.commands import Arg, Perm, Router, command
+from diabot.commands import Perm, Router, command
 from diabot.dispatch import Dispatcher
 from diabot.events import Message
 from diabot.i18n import Catalog
 from diabot.language import LanguageResolver
 from diabot.metrics import Metrics
-from diabot.outbox import Outbox, PermanentSendError
+from diabot.outbox import Outbox
 from diabot.permissions import Permissions
 from diabot.plugin import Plugin, Services
 from diabot.storage import Database
