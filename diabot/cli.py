@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from .config import load_settings
 from .errors import ConfigError
 
 EXIT_CONFIG = 2
+EXIT_IDENTITY = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot (applies migrations first)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("check-config", help="validate the configuration and exit")
+    identity = sub.add_parser("identity", help="the bot's cross-signed identity: status | reset")
+    identity.add_argument("action", choices=("status", "reset"))
+    identity.add_argument("--yes", action="store_true", help="reset without asking (scripts)")
     models = sub.add_parser("models", help="translation models: list | status | install X | remove X")
     models.add_argument("action", nargs="*", default=["status"])
     return parser
@@ -39,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.cmd == "check-config":
         print(f"{args.config}: OK")
+        _identity_advice(settings)
         return 0
+
+    if args.cmd == "identity":
+        from .matrix.identity_cli import main as identity_main
+
+        return identity_main(settings, args.action, args.yes)
 
     if args.cmd == "models":
         from .translation.models_cli import main as models_main
@@ -57,9 +68,26 @@ def main(argv: list[str] | None = None) -> int:
         print("database is at the latest revision")
         return 0
     from .app import App
+    from .matrix.identity import IdentityError
 
-    asyncio.run(App(settings).run())
+    try:
+        asyncio.run(App(settings).run())
+    except IdentityError as exc:
+        # The operator must act (restore the keys file, reset, or a token); say what, without a traceback.
+        logging.getLogger("diabot").error("cannot set up the bot's cross-signed identity: %s", exc)
+        print(f"identity: {exc}", file=sys.stderr)
+        return EXIT_IDENTITY
     return 0
+
+
+def _identity_advice(settings) -> None:
+    """Warn before the first start if the homeserver cannot do a password-confirmed set-up."""
+    from .matrix.identity import KEYS_FILE, MAS_ADVICE, delegates_auth
+
+    if not settings.matrix.cross_signing or (settings.data_dir / KEYS_FILE).exists():
+        return
+    if settings.matrix.access_token is None and asyncio.run(delegates_auth(settings.matrix.homeserver)):
+        print(f"note: {MAS_ADVICE}")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ or reprs.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -35,6 +36,12 @@ class MatrixSettings(_Strict):
     sync_timeline_limit: int = Field(default=100, ge=1, le=1000)
     # Upper bound of the pause between retries while the homeserver is down.
     max_retry_wait_s: float = Field(default=3.0, gt=0, le=60)
+    # Cross-sign the bot's device at every start (Element excludes unsigned
+    # devices since MSC4153). Only for tests that show the "before" state.
+    cross_signing: bool = True
+    # Seconds an undecryptable message waits for its key before the bot asks
+    # the sender to send it again (once per chat and hour).
+    undecryptable_notice_after_s: float = Field(default=20.0, ge=0)
 
 
 class BotSettings(_Strict):
@@ -74,6 +81,26 @@ class WebSettings(_Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Bearer token for /metrics and the details of /health (or DIABOT_WEB_TOKEN).
+    # Required when host is not a loopback address.
+    token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _public_bind_needs_token(self) -> "WebSettings":
+        has_token = self.token is not None and self.token.get_secret_value().strip()
+        if self.enabled and not has_token and not is_loopback(self.host):
+            raise ValueError(f"host {self.host!r} is reachable from other machines: set web.token "
+                             "(or DIABOT_WEB_TOKEN), or bind to 127.0.0.1")
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 class LoggingSettings(_Strict):
@@ -123,7 +150,7 @@ class Settings(_Strict):
     def secrets(self) -> list[str]:
         """Values the log filter must never print."""
         out = []
-        for secret in (self.matrix.password, self.matrix.access_token, self.database.url):
+        for secret in (self.matrix.password, self.matrix.access_token, self.database.url, self.web.token):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out
@@ -133,6 +160,7 @@ _ENV_SECRETS = {
     "DIABOT_MATRIX_PASSWORD": ("matrix", "password"),
     "DIABOT_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
     "DIABOT_DATABASE_URL": ("database", "url"),
+    "DIABOT_WEB_TOKEN": ("web", "token"),
 }
 
 

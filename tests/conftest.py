@@ -52,14 +52,26 @@ def accounts(synapse):
     return out
 
 
+@pytest.fixture(scope="session")
+def bot_identity(tmp_path_factory) -> Path:
+    """The shared bot account's cross-signing keys, generated once. Every bot
+    data dir starts with a copy, as an operator restores the keys file from a
+    backup; the first bot to start uploads them."""
+    from diabot.matrix.identity import CrossSigningKeys, KeyStore
+
+    store = KeyStore(tmp_path_factory.mktemp("identity"))
+    store.save(CrossSigningKeys.generate())
+    return store.path
+
+
 @pytest.fixture
-def make_bot(synapse, accounts, tmp_path):
+def make_bot(synapse, accounts, tmp_path, bot_identity):
     bots: list[BotProcess] = []
 
     def factory(extra: dict | None = None, workdir: Path | None = None) -> BotProcess:
         bot = BotProcess(workdir or tmp_path / f"bot{next(_counter)}", synapse.url, free_port(), password=BOT_PASSWORD,
                          allow_users=[accounts["mod"]["user_id"], accounts["anna"]["user_id"], accounts["bernd"]["user_id"]],
-                         extra=extra, user_id=accounts["bot"]["user_id"])
+                         extra=extra, user_id=accounts["bot"]["user_id"], identity_file=bot_identity)
         bots.append(bot)
         return bot
 

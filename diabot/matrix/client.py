@@ -20,6 +20,7 @@ from nio import (
     AsyncClientConfig,
     InviteMemberEvent,
     JoinError,
+    KeysUploadResponse,
     LoginResponse,
     MegolmEvent,
     MessageDirection,
@@ -45,6 +46,8 @@ from ..outbox import PermanentSendError
 from ..storage import Database
 from ..storage.models import HandledEvent, KnownRoom
 from .convert import convert
+from .http import HttpApi
+from .identity import CrossSigning, KeyStore
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,20 @@ class MatrixClient:
             log.info("restored device", extra={"device_id": creds["device_id"]})
         self.user_id = creds["user_id"]
         self.client = client
+        if self.settings.cross_signing:
+            await self._ensure_identity(creds)
+
+    async def _ensure_identity(self, creds: dict) -> None:
+        """Cross-sign this device before anything is sent: a strict client that
+        failed an event as UNSIGNED_SENDER_DEVICE never retries it."""
+        assert self.client is not None
+        if self.client.should_upload_keys:
+            resp = await self.client.keys_upload()  # the device keys must be on the server to be signed
+            if not isinstance(resp, KeysUploadResponse):
+                raise RuntimeError(f"uploading the device keys failed: {getattr(resp, 'message', resp)}")
+        password = self.settings.password.get_secret_value() if self.settings.password else None
+        async with HttpApi(self.settings.homeserver, creds["access_token"]) as api:
+            await CrossSigning(api, creds["user_id"], creds["device_id"], KeyStore(self.data_dir), password).ensure()
 
     async def _credentials_from_token(self, token: str, store: Path, config: AsyncClientConfig) -> dict:
         probe = AsyncClient(self.settings.homeserver, self.user_id, config=AsyncClientConfig(encryption_enabled=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class BotProcess:
     def __init__(self, workdir: Path, homeserver: str, web_port: int, *, password: str,
-                 allow_users: list[str], extra: dict | None = None, user_id: str = "@diabot:localhost"):
+                 allow_users: list[str], extra: dict | None = None, user_id: str = "@diabot:localhost",
+                 identity_file: Path | None = None):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
+        keys = workdir / "data" / "cross_signing.json"
+        if identity_file is not None and not keys.exists():
+            keys.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(identity_file, keys)
         self.config_path = workdir / "diabot.yaml"
         self.log_path = workdir / "bot.log"
         self.web_port = web_port
@@ -42,9 +48,12 @@ class BotProcess:
             else:
                 config[key] = value
         self.config = config
-        self.config_path.write_text(yaml.safe_dump(config))
+        self.rewrite_config()
         self.proc: subprocess.Popen | None = None
         self.failpoint_file = workdir / "failpoint"
+
+    def rewrite_config(self) -> None:
+        self.config_path.write_text(yaml.safe_dump(self.config))
 
     def arm_failpoint(self, name: str) -> None:
         self.failpoint_file.write_text(name)
@@ -81,6 +90,11 @@ class BotProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+
+    def cli(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run `diabot -c <this bot's config> ARGS` as an operator would."""
+        return subprocess.run([sys.executable, "-m", "diabot", "-c", str(self.config_path), *args], cwd=ROOT,
+                              capture_output=True, text=True, input=input, timeout=timeout)
 
     def stop(self) -> int | None:
         if self.proc and self.proc.poll() is None:
