@@ -24,7 +24,7 @@ from .language import LanguageResolver
 from .matrix import MatrixClient
 from .metrics import Metrics
 from .outbox import Outbox
-from .permissions import Permissions
+from .permissions import Community, Permissions
 from .plugin import Plugin, Services
 from .privacy import Privacy
 from .scheduler import Scheduler
@@ -64,16 +64,29 @@ def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin], object]]
     return out
 
 
+def secure_data_dir(data_dir: Path) -> None:
+    """0700 for the data dir, 0600 for its files, also for those an older
+    version created under the process umask (0755/0644)."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 class App:
     def __init__(self, settings: Settings):
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(settings.data_dir)
         self.metrics = Metrics()
         self.db = Database(settings.database_url())
         self.matrix = MatrixClient(settings.matrix, settings.data_dir, self.db, settings.bot.max_event_age_s, self.metrics)
         self.outbox = Outbox(self.db, self.matrix, settings.matrix.max_retry_wait_s, self.metrics)
         self.scheduler = Scheduler(settings.scheduler.misfire_grace_s)
-        self.permissions = Permissions(self.matrix, settings.permissions.moderator_level, settings.bot.admins)
+        self.community = Community(self.db, settings.invites.space)
+        self.permissions = Permissions(self.matrix, self.community, settings.permissions.moderator_level,
+                                       settings.bot.admins)
         self.router = Router(settings.bot.command_prefix)
         self.translator = None
         if settings.translation.enabled:
@@ -86,7 +99,7 @@ class App:
             db=self.db, outbox=self.outbox, scheduler=self.scheduler, permissions=self.permissions,
             i18n=self.i18n, languages=LanguageResolver(settings.bot.default_language), router=self.router,
             bot_user_id=settings.matrix.user_id, settings=settings, rooms=self.matrix, translator=self.translator,
-            privacy=Privacy(settings.data_dir),
+            privacy=Privacy(settings.data_dir), community=self.community,
         )
         self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
         self.plugins: list[Plugin] = []

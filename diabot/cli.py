@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Everything the bot writes (database, crypto store, keys, exports) is for its own user only.
+    os.umask(0o077)
     try:
         settings = load_settings(args.config)
         from .app import plugin_configs

@@ -18,8 +18,13 @@ from .errors import UsageError
 
 
 class Perm(str, Enum):
-    MEMBER = "member"
-    MODERATOR = "moderator"
+    """Who may run a command. Community-wide powers are never taken from the
+    room a command is typed in: a member owns her own rooms and DMs."""
+
+    ANYONE = "anyone"  # whoever shares a room with the bot (help, ping, own data)
+    MEMBER = "member"  # a member of the community space (or an admin)
+    ROOM_MODERATOR = "room_moderator"  # moderator of the room the command acts on (where it is typed)
+    MODERATOR = "moderator"  # moderator of the community space, or in bot.admins
 
 
 @dataclass(frozen=True)

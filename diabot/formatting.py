@@ -2,6 +2,12 @@
 
 Every formatted body goes through nh3 with the tag set the Matrix spec
 recommends, whatever produced the markdown (user input can end up in it).
+
+User text (profile fields, display names, room names, quoted arguments) is
+plain text, never markdown: it goes through `escape_md` before it is placed
+into the bot's markdown. Catalog placeholders do that by default (see
+diabot/i18n.py); code that builds markdown with f-strings calls it itself.
+nh3 stays as the second line, for whatever slips through.
 """
 
 from __future__ import annotations
@@ -31,8 +37,51 @@ URL_SCHEMES = {"https", "http", "ftp", "mailto", "magnet", "matrix"}
 MAX_CONTENT_BYTES = 30_000
 MAX_PARTS = 4
 
+# linkify stays off: a bare URL in user text must not become a link of ours.
 _md = MarkdownIt("commonmark", {"breaks": True, "html": False, "linkify": False}).enable("table").enable("strikethrough")
 _ROOM_PING = re.compile(r"@room\b", re.IGNORECASE)
+
+
+class Markdown(str):
+    """Text that is markdown the bot vouches for (catalog output, escaped user
+    text, code spans it built): a catalog placeholder takes it as it is.
+
+    Any str operation (join, f-string, +) returns a plain str again, which is
+    escaped as user text: wrap the finished value, not its parts."""
+
+    __slots__ = ()
+
+
+# CommonMark lets a backslash escape any ASCII punctuation; these are the ones
+# that start markup inline: emphasis, code, links/images, autolinks and HTML,
+# headings, tables, strikethrough, the backslash itself, and an '&' that would
+# start an entity (so "&lt;" stays those four characters).
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~]|&(?=#?\w+;))")
+# Block markup that only counts at the start of a line (lists, setext
+# underlines, thematic breaks): escape it where the value begins, since a
+# template may put the placeholder at the start of a line.
+_LINE_START = re.compile(r"^([-+=])|^(\d{1,9})([.)])")
+
+
+def escape_md(text: object) -> Markdown:
+    """User text made inert for inline use in markdown: every run of
+    whitespace (newlines, Unicode line separators) becomes one space, so it
+    cannot start a heading, list or quote, and markup characters are
+    backslash-escaped, so it cannot make links, emphasis or code."""
+    if isinstance(text, Markdown):
+        return text
+    flat = " ".join(str(text).split())
+    flat = _INLINE_SPECIAL.sub(r"\\\1", flat)
+    flat = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", flat)
+    return Markdown(flat)
+
+
+def code_span(text: str) -> Markdown:
+    """`text` as inline code (inert inside), for bot-made values like usages."""
+    flat = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{flat}{pad}{fence}")
 
 
 def render_html(markdown: str) -> str:

@@ -3,6 +3,11 @@
 Catalogs are flat YAML maps `key: text` with str.format placeholders, one
 file per language in diabot/locales/ and in each plugin's locales/ folder.
 There is no process-wide language: every lookup names its language.
+
+Catalog texts are markdown; placeholder values are plain text and are
+escaped (diabot.formatting.escape_md) unless they are `Markdown` the bot
+built itself. So a company name or a quoted argument can never turn into a
+link or a heading in the bot's message.
 """
 
 from __future__ import annotations
@@ -13,12 +18,21 @@ from pathlib import Path
 
 import yaml
 
+from .formatting import Markdown, escape_md
+
 LANGUAGES = ("nl", "de", "en")
 log = logging.getLogger(__name__)
 
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _safe(value: object) -> object:
+    # Numbers stay numbers (format specs like {n:d}); everything else is text.
+    if isinstance(value, (int, float)) or isinstance(value, Markdown):
+        return value
+    return escape_md(value)
 
 
 class Catalog:
@@ -46,17 +60,19 @@ class Catalog:
     def has(self, key: str) -> bool:
         return key in self.texts["en"]
 
-    def t(self, lang: str, key: str, **params: object) -> str:
+    def t(self, lang: str, key: str, **params: object) -> Markdown:
+        """The text in markdown, with `params` escaped unless they are
+        `Markdown` (opt-out for markup the bot made, e.g. a code span)."""
         text = self.texts.get(lang, {}).get(key)
         if text is None:
             # The catalog test keeps this from happening; degrade, don't crash.
             log.warning("missing i18n key", extra={"key": key, "lang": lang})
             text = self.texts["en"].get(key, key)
         try:
-            return text.format(**params)
+            return Markdown(text.format(**{name: _safe(value) for name, value in params.items()}))
         except (KeyError, IndexError, ValueError):
             log.warning("bad i18n params", extra={"key": key, "lang": lang})
-            return text
+            return Markdown(text)
 
     def problems(self) -> list[str]:
         """Keys missing in a language, or placeholders that differ."""

@@ -20,6 +20,5 @@ class InvitePolicy:
         server = inviter.split(":", 1)[1] if ":" in inviter else ""
         if server in self.servers:
             return True
-        if self.space:
-            return await self.permissions.is_moderator(self.space, inviter)
-        return False
+        # Moderators of the community space (configured or made by the community plugin).
+        return await self.permissions.is_community_moderator(inviter)

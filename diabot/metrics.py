@@ -13,6 +13,8 @@ class Metrics:
         self.errors = Counter("diabot_errors", "Handler errors (bugs, not user errors)", registry=self.registry)
         self.messages_sent = Counter("diabot_messages_sent", "Events delivered from the outbox", registry=self.registry)
         self.sync_lag = Gauge("diabot_sync_lag_seconds", "Seconds since the last successful sync", registry=self.registry)
+        self.undecryptable = Counter("diabot_undecryptable_sessions",
+                                     "Megolm sessions whose messages the bot could not decrypt", registry=self.registry)
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
 
     def render(self) -> bytes:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .language import LanguageResolver
     from .outbox import Outbox
     from .privacy import Privacy
-    from .permissions import Permissions
+    from .permissions import Community, Permissions
     from .scheduler import Scheduler
     from .storage import Database
 
@@ -63,6 +63,7 @@ class Services:
     rooms: RoomDirectory | None = None
     privacy: "Privacy | None" = None
     translator: "Translator | None" = None
+    community: "Community | None" = None
 
 
 class Plugin:

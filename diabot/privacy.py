@@ -8,13 +8,15 @@ a repeated request can be recognised without keeping who asked.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import String, cast, delete, update
+from sqlalchemy import String, cast, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .storage.models import OutboxMessage, UserSetting
@@ -78,8 +80,25 @@ async def _export_nothing(session: AsyncSession, user_id: str) -> None:
     return None
 
 
+def names_user(content: Any, user_id: str) -> bool:
+    """Whether `user_id` itself occurs in the content: @a:x is not @a:xy,
+    @a:x.org or @a:x:8448 (a server name goes on with [A-Za-z0-9-], or with
+    '.'/':' before more of it; a full stop after it ends a sentence)."""
+    text = json.dumps(content, ensure_ascii=False)
+    pattern = re.escape(user_id) + r"(?![A-Za-z0-9-]|[.:][A-Za-z0-9])"
+    return re.search(pattern, text) is not None
+
+
 async def _erase_outbox(session: AsyncSession, user_id: str) -> None:
     """Sent messages keep no text; unsent ones that name the user are dropped."""
-    mentions = cast(OutboxMessage.content, String).contains(user_id)
-    await session.execute(delete(OutboxMessage).where(OutboxMessage.sent_at.is_(None), mentions))
-    await session.execute(update(OutboxMessage).where(mentions).values(content={}))
+    # autoescape: '_' and '%' in a Matrix ID are LIKE wildcards otherwise, and
+    # erasing @a_b:x would touch @aXb:x's messages. The SQL narrows the rows,
+    # names_user() decides.
+    candidates = cast(OutboxMessage.content, String).contains(user_id, autoescape=True)
+    for row in (await session.scalars(select(OutboxMessage).where(candidates))).all():
+        if not names_user(row.content, user_id):
+            continue
+        if row.sent_at is None:
+            await session.delete(row)
+        else:
+            row.content = {}

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/python -m devtools.synapse ensure      # Synapse venv, apart from the bot's
 .venv/bin/python -m devtools.postgres ensure     # Debian's postgresql package
+npm ci --prefix tests/support/jsclient --no-audit --no-fund --silent  # js-sdk client for the Element (strict E2EE) tests
 # A temp root of this checkout's own: pytest prunes old numbered temp dirs,
 # which must not hit another checkout's run on the same machine.
 base="${TMPDIR:-/tmp}/diabot-pytest-$(pwd | md5sum | cut -c1-8)"

@@ -41,7 +41,7 @@ from nio import (
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from ..config import MatrixSettings
-from ..events import RoomEvent
+from ..events import RoomEvent, Undecryptable
 from ..outbox import PermanentSendError
 from ..storage import Database
 from ..storage.models import HandledEvent, KnownRoom
@@ -52,6 +52,8 @@ from .identity import CrossSigning, KeyStore
 log = logging.getLogger(__name__)
 
 SYNC_TOKEN_KEY = "sync_token"
+WITHHELD_TYPES = {"m.room_key.withheld", "org.matrix.room_key.withheld"}
+RESEND_ASK_INTERVAL_S = 3600
 
 
 def sync_filter(timeline_limit: int) -> dict:
@@ -105,6 +107,10 @@ class MatrixClient:
         self._creators: dict[str, frozenset[str]] = {}
         self._known_rooms: dict[str, int] = {}
         self._undecrypted: list[tuple[float, str, MegolmEvent]] = []
+        # megolm session id -> "code: reason" from m.room_key.withheld
+        self._withheld: dict[str, str] = {}
+        self._reasons_logged: set[str] = set()  # session ids whose failure was logged
+        self._asked_resend: dict[str, float] = {}  # room id -> when we last asked to resend
         self._delivered_in_batch = 0
 
     # ---- login -------------------------------------------------------------
@@ -116,13 +122,14 @@ class MatrixClient:
     async def login(self) -> None:
         """Password login once; afterwards the same device from the data dir."""
         store = self.data_dir / "crypto"
-        store.mkdir(parents=True, exist_ok=True)
+        store.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = AsyncClientConfig(
             encryption_enabled=True,
             store_sync_tokens=False,
             max_timeout_retry_wait_time=self.settings.max_retry_wait_s,
             backoff_factor=0.25,
             request_timeout=self.settings.sync_timeout_ms / 1000 + 30,
+            **({"pickle_key": self.settings.pickle_key.get_secret_value()} if self.settings.pickle_key else {}),
         )
         creds = self._load_credentials()
         if creds is None and self.settings.access_token is not None:
@@ -227,7 +234,9 @@ class MatrixClient:
                                   "content": {"via": [self.user_id.split(":", 1)[1]], "canonical": True}})
         resp = await self.client.room_create(name=name or None, topic=topic or None, space=space, invite=list(invite),
                                              initial_state=initial_state, is_direct=is_direct,
-                                             preset=RoomPreset.trusted_private_chat if is_direct else RoomPreset.private_chat)
+                                             # Never trusted_private_chat: in room v12 it makes the invitee a
+                                             # creator, i.e. all-powerful in the bot's own DM.
+                                             preset=RoomPreset.private_chat)
         if not isinstance(resp, RoomCreateResponse):
             raise RuntimeError(f"could not create room: {getattr(resp, 'message', resp)}")
         return resp.room_id
@@ -401,6 +410,7 @@ class MatrixClient:
 
     async def _handle_batch(self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, resumed: bool) -> None:
         self._delivered_in_batch = 0
+        self._note_withheld(resp.to_device_events)
         for room_id, info in resp.rooms.invite.items():
             await self._handle_invite(room_id, info, invite_policy)
         now_ms = int(time.time() * 1000)
@@ -447,8 +457,29 @@ class MatrixClient:
             await sink(event)
             self._delivered_in_batch += 1
 
+    def _note_withheld(self, to_device_events: list) -> None:
+        """Remember why a sender's client refused us a room key (nio ignores these)."""
+        for ev in to_device_events:
+            if getattr(ev, "type", None) not in WITHHELD_TYPES:
+                continue
+            content = (getattr(ev, "source", None) or {}).get("content") or {}
+            session_id = content.get("session_id")
+            if isinstance(session_id, str):
+                self._withheld[session_id] = f"withheld {content.get('code')}: {content.get('reason', '')}".strip()
+
+    def _log_undecryptable_once(self, room_id: str, enc: MegolmEvent) -> str:
+        reason = self._withheld.get(enc.session_id, "no room key received")
+        if enc.session_id not in self._reasons_logged:
+            self._reasons_logged.add(enc.session_id)
+            log.warning("cannot decrypt messages of a megolm session", extra={
+                "room_id": room_id, "sender": enc.sender, "session_id": enc.session_id, "reason": reason})
+            if self.metrics:
+                self.metrics.undecryptable.inc()
+        return reason
+
     async def _retry_undecrypted(self, sink: EventSink) -> None:
         pending, self._undecrypted = self._undecrypted, []
+        now = time.monotonic()
         for since, room_id, enc in pending:
             enc.room_id = room_id
             try:
@@ -456,14 +487,26 @@ class MatrixClient:
             except Exception:  # nio raises EncryptionError while the key is missing
                 decrypted = None
             if decrypted is None or isinstance(decrypted, MegolmEvent) or not hasattr(decrypted, "source"):
-                if time.monotonic() - since < 600:
+                waited = now - since
+                if waited >= self.settings.undecryptable_notice_after_s:
+                    reason = self._log_undecryptable_once(room_id, enc)
+                    await self._ask_resend(room_id, enc, reason, sink)
+                if waited < 600:
                     self._undecrypted.append((since, room_id, enc))
-                else:
-                    log.warning("could not decrypt an event in time", extra={"room_id": room_id, "event_id": enc.event_id})
                 continue
             event = convert(decrypted.source, room_id, encrypted=True)
             if event is not None:
                 await sink(event)
+
+    async def _ask_resend(self, room_id: str, enc: MegolmEvent, reason: str, sink: EventSink) -> None:
+        """Once per chat and hour, so a member whose every message fails gets one answer, not one per message."""
+        last = self._asked_resend.get(room_id)
+        if last is not None and time.monotonic() - last < RESEND_ASK_INTERVAL_S:
+            return
+        self._asked_resend[room_id] = time.monotonic()
+        await sink(Undecryptable(event_id=f"{enc.event_id}#undecryptable", room_id=room_id, sender=enc.sender,
+                                 ts=enc.server_timestamp, type="m.room.encrypted", content={}, encrypted=True,
+                                 target=enc.event_id, reason=reason))
 
     async def _backfill(self, room_id: str, prev_batch: str, now_ms: int) -> list:
         """Fetch the gap of a limited timeline with /messages, newest first,

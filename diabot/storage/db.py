@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -13,6 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from .models import KeyValue
 
 ROOT = Path(__file__).resolve().parents[2]
+# At DEBUG these log every statement's parameters (aiosqlite) and fetched rows
+# (SQLAlchemy): user IDs and profile text. Quiet unless configured explicitly.
+_CHATTY = ("aiosqlite", "sqlalchemy.engine")
+
+
+def _scrub_details(context) -> None:
+    """PostgreSQL's DETAIL repeats the row's values ("Key (user_id)=(@anna:x)
+    already exists", "Failing row contains (...)"); asyncpg puts it into the
+    message of the exception SQLAlchemy chains as the cause, so it would be
+    logged with the traceback. Drop it; the message names the constraint."""
+    seen, exc = set(), context.original_exception
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "detail", None) is not None and type(exc).__module__.startswith("asyncpg"):
+            exc.detail = None
+        exc = exc.__cause__ or exc.__context__
 
 
 def alembic_config(url: str):
@@ -36,7 +53,13 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        # hide_parameters: a failed statement's message (logged with the
+        # traceback) must not carry user IDs, company names or other values.
+        self.engine = create_async_engine(url, pool_pre_ping=not self.is_sqlite, hide_parameters=True)
+        event.listen(self.engine.sync_engine, "handle_error", _scrub_details)
+        for name in _CHATTY:
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.WARNING)
         if self.is_sqlite:
             # WAL + NORMAL: a commit is durable against process crashes
             # (SIGKILL) without an fsync per command; busy_timeout for the

@@ -43,4 +43,4 @@ def build_translator(settings) -> Translator:
         packages_dir=settings.packages_dir, compute_type=settings.compute_type,
         inter_threads=settings.inter_threads, intra_threads=settings.intra_threads, beam_size=settings.beam_size))
     return Translator(engine, _LazyIdentifier(settings.language_id), load_glossary(settings.glossary),
-                      cache_size=settings.cache_size)
+                      cache_size=settings.cache_size, max_chars=settings.max_chars)

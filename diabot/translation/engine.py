@@ -64,9 +64,21 @@ class ArgosEngine:
     def reload(self) -> None:
         package = argos(self.settings.packages_dir)
         found = {}
-        for pkg in package.get_installed_packages([self.settings.packages_dir]):
-            if (pkg.package_path / "model").is_dir():
-                found[(pkg.from_code, pkg.to_code)] = pkg
+        # One package at a time (argostranslate's get_installed_packages fails
+        # for all when one lacks metadata.json): a broken one is skipped.
+        for path in sorted(p for p in self.settings.packages_dir.iterdir() if p.is_dir()):
+            try:
+                pkg = package.Package(path)
+            except (OSError, ValueError, AttributeError, TypeError) as exc:  # missing, unreadable or not an object
+                problem = f"no valid metadata.json ({exc.__class__.__name__})"
+            else:
+                problem = ("no from_code/to_code in metadata.json" if not (pkg.from_code and pkg.to_code) else
+                           "no model folder" if not (path / "model").is_dir() else
+                           "no tokenizer model" if getattr(pkg, "tokenizer", None) is None else None)
+            if problem:
+                log.warning("skipping a broken translation package", extra={"path": str(path), "problem": problem})
+                continue
+            found[(pkg.from_code, pkg.to_code)] = pkg
         with self._lock:
             self._packages = found
             self._translators = {k: v for k, v in self._translators.items() if k in found}

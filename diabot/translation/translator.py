@@ -1,7 +1,10 @@
 """The async translation service plugins use.
 
-- Never on the event loop: inference and language id run in one worker
-  thread (CTranslate2 parallelises inside a batch).
+- Never on the event loop: inference, language id and segmentation (protected
+  spans, sentences) run in one worker thread (CTranslate2 parallelises inside
+  a batch); the loop only hands out sentences and joins the results.
+- Bounded: only the first `max_chars` of a text are looked at (`cut` says
+  where the rest begins, so callers can say it was not translated).
 - Micro-batching: while a batch runs, new sentences for the same hop queue
   up and go together into the next one; a lone request goes at once.
 - A cache serves identical sentences; identical in-flight ones are shared.
@@ -16,9 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .engine import ArgosEngine, NoModel
 from .langid import LanguageIdentifier
-from .segment import Glossary, sentences, split_pieces
+from .segment import Glossary, cut, sentences, split_pieces
 
-__all__ = ["Translator", "NoModel"]
+__all__ = ["NoModel", "Translator"]
+# Sentences handed to the batchers per turn of the event loop.
+SLICE = 256
+
+
+def _join(parts: list[str], done: dict[str, str]) -> str:
+    """The translated sentences of one run, with the whitespace pysbd left
+    between them."""
+    return "".join(done[s.strip()] + s[len(s.rstrip()):] if s.strip() else s for s in parts).strip()
 
 
 class _HopBatcher:
@@ -60,8 +71,9 @@ class _HopBatcher:
 
 class Translator:
     def __init__(self, engine: ArgosEngine, identifier: LanguageIdentifier | None, glossary: Glossary | None = None,
-                 cache_size: int = 5000, max_batch: int = 32):
+                 cache_size: int = 5000, max_batch: int = 32, max_chars: int = 4000):
         self.engine = engine
+        self.max_chars = max_chars
         self.identifier = identifier
         self.glossary = glossary
         self.cache_size = cache_size
@@ -86,28 +98,52 @@ class Translator:
     def has_models(self) -> bool:
         return bool(self.engine.installed())
 
+    def cut(self, text: str) -> tuple[str, str]:
+        """(what `translate` translates, the rest it leaves out). Cheap: it
+        looks at no more than `max_chars` characters."""
+        return cut(text, self.max_chars)
+
     async def detect(self, text: str) -> str | None:
         if self.identifier is None:
             return None
-        return await self._run(self.identifier.detect, text)
+        return await self._run(self.identifier.detect, self.cut(text)[0])
 
     # ---- translating -------------------------------------------------------------
 
     async def translate(self, text: str, src: str, tgt: str) -> str:
+        """The translation of `self.cut(text)[0]`; the rest is left out."""
         route = self.engine.route(src, tgt)
         if route is None:
             raise NoModel(f"{src}->{tgt}")
-        pieces = split_pieces(text, self.glossary, tgt)
-        jobs = [self._translate_run(p.text, route) if p.translate else None for p in pieces]
-        results = await asyncio.gather(*(j for j in jobs if j is not None))
-        it = iter(results)
-        return "".join(next(it) if job is not None else piece.text for piece, job in zip(pieces, jobs))
+        plan, unique = await self._run(self._segment, self.cut(text)[0], route[0][0], tgt)
+        done = await self._translate_all(unique, route)
+        return "".join(piece if parts is None else _join(parts, done) for piece, parts in plan)
 
-    async def _translate_run(self, run: str, route: list[tuple[str, str]]) -> str:
-        parts = sentences(run, route[0][0])
-        outs = await asyncio.gather(*(self._translate_sentence(s.strip(), route) for s in parts))
-        # Keep the whitespace pysbd left between sentences.
-        return "".join(out + s[len(s.rstrip()):] if s.strip() else s for s, out in zip(parts, outs)).strip()
+    def _segment(self, text: str, src: str, tgt: str) -> tuple[list[tuple[str, list[str] | None]], list[str]]:
+        """In the worker thread: the pieces of the text, with the sentences of
+        each translatable one (None: keep the piece as it is), and the
+        distinct sentences to translate."""
+        plan = [(p.text, sentences(p.text, src) if p.translate else None)
+                for p in split_pieces(text, self.glossary, tgt)]
+        unique = list(dict.fromkeys(s.strip() for _, parts in plan if parts for s in parts if s.strip()))
+        return plan, unique
+
+    async def _translate_all(self, unique: list[str], route: list[tuple[str, str]]) -> dict[str, str]:
+        """Each sentence through the batchers. The tasks are set up SLICE at a
+        time with a turn of the loop in between: a text with thousands of
+        sentences must not hold the loop while they are handed out."""
+        tasks: list[asyncio.Future] = []
+        try:
+            for i, sentence in enumerate(unique):
+                tasks.append(asyncio.ensure_future(self._translate_sentence(sentence, route)))
+                if i % SLICE == SLICE - 1:
+                    await asyncio.sleep(0)
+            outs = await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            raise
+        return dict(zip(unique, outs))
 
     async def _translate_sentence(self, sentence: str, route: list[tuple[str, str]]) -> str:
         for hop in route:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from diabot.commands import Arg, Perm, command
 from diabot.context import Context
 from diabot.errors import UsageError
+from diabot.formatting import escape_md
 from diabot.plugin import Plugin, PluginConfig
 from diabot.tasks import cancel_and_wait
 
@@ -89,6 +90,9 @@ class CommunityPlugin(Plugin):
             log.info("created the community space", extra={"room_id": space_id})
         else:
             space_id = space.room_id
+        if self.services.community is not None:
+            # Membership of this space is what makes someone a member; its power levels make moderators.
+            await self.services.community.set_space(space_id)
         for theme in self.themes:
             if theme.slug in known:
                 continue
@@ -133,7 +137,7 @@ class CommunityPlugin(Plugin):
 
     # ---- member commands --------------------------------------------------------------
 
-    @command("rooms", nl=("ruimtes", "kamers"), de=("räume", "raeume"), help="community.rooms.help")
+    @command("rooms", nl=("ruimtes", "kamers"), de=("räume", "raeume"), help="community.rooms.help", perm=Perm.MEMBER)
     async def list_rooms(self, ctx: Context) -> None:
         rooms = await self._rooms(ctx)
         if not rooms:
@@ -142,12 +146,12 @@ class CommunityPlugin(Plugin):
         lines = [f"**{ctx.t('community.rooms.title')}**", ""]
         for room in rooms:
             count = self.services.rooms.member_count(room.room_id)
-            lines.append(f"- **{self._name(room, ctx.lang)}** (`{room.slug}`) — {ctx.t('community.rooms.members', count=count)}")
+            lines.append(f"- **{escape_md(self._name(room, ctx.lang))}** (`{room.slug}`) — {ctx.t('community.rooms.members', count=count)}")
         join = self.services.router.display_name(self.join.__diabot_command__, ctx.lang)
         lines += ["", ctx.t("community.rooms.how_to_join", command=f"{self.services.router.prefix}{join}")]
         ctx.reply_markdown("\n".join(lines))
 
-    @command("join", nl=("meedoen", "deelnemen"), de=("beitreten", "mitmachen"), help="community.join.help",
+    @command("join", nl=("meedoen", "deelnemen"), de=("beitreten", "mitmachen"), help="community.join.help", perm=Perm.MEMBER,
              args=(Arg("theme", rest=True),))
     async def join(self, ctx: Context, theme: str) -> None:
         room = await self._find(ctx, theme)
@@ -167,6 +171,11 @@ class CommunityPlugin(Plugin):
         slug = slug.lower()
         if not slug.replace("-", "").isalnum() or slug == SPACE:
             raise UsageError("community.create.bad_slug", slug=slug)
+        # Checked before the room exists: PostgreSQL refuses longer values (VARCHAR(n)).
+        for arg, value, column in (("slug", slug, "slug"), ("nl_name", nl_name, "name_nl"), ("de_name", de_name, "name_de")):
+            limit = ThemeRoom.__table__.c[column].type.length
+            if len(value) > limit:
+                raise UsageError("community.too_long", arg=arg, max=limit, length=len(value))
         if await ctx.session.get(ThemeRoom, slug) is not None:
             raise UsageError("community.create.exists", slug=slug)
         space = await ctx.session.get(ThemeRoom, SPACE)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class _Text(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=255)  # theme_rooms.name_nl/_de
     topic: str = ""
 
 

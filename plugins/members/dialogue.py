@@ -88,12 +88,22 @@ def language(text: str) -> str | None:
     return got[0] if isinstance(got, list) else None
 
 
-def free_text(text: str, limit: int = 200) -> str | Skip | None:
+class TooLong:
+    """Understood, but longer than the profile can hold: ask for a shorter one
+    (saying so) instead of storing a cut or crashing on VARCHAR(n)."""
+
+    def __init__(self, limit: int, length: int):
+        self.limit, self.length = limit, length
+
+
+def free_text(text: str, limit: int = 200) -> str | Skip | TooLong | None:
     t = " ".join(text.split())
     if is_skip(t):
         return SKIPPED
-    if not t or len(t) > limit or not re.search(r"\w", t):
+    if not t or not re.search(r"\w", t):
         return None
+    if len(t) > limit:
+        return TooLong(limit, len(t))
     return t
 
 

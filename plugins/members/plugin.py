@@ -20,7 +20,7 @@ from diabot.commands import Arg, Perm, command, on
 from diabot.context import Context
 from diabot.errors import UsageError
 from diabot.events import Membership, Message
-from diabot.formatting import notice_contents
+from diabot.formatting import escape_md, notice_contents
 from diabot.matrix.client import FILE_EVENT
 from diabot.plugin import Plugin, PluginConfig
 from diabot.storage.models import ErasureLog, OutboxMessage, aware, utcnow
@@ -46,6 +46,11 @@ FIELD_NAMES = {
     "listed": ("listed", "zichtbaar", "sichtbar"),
 }
 FIELD_BY_WORD = {word: field for field, words in FIELD_NAMES.items() for word in words}
+
+
+def max_length(field: str) -> int:
+    """What the profile column holds: PostgreSQL refuses more (VARCHAR(n))."""
+    return Profile.__table__.c[field].type.length
 
 
 class MembersConfig(PluginConfig):
@@ -154,7 +159,7 @@ class MembersPlugin(Plugin):
             return f"{t('members.q.side')}\n1. {t('members.side.nl')}\n2. {t('members.side.de')}\n\n{skip}"
         if step == "themes":
             rooms = [r for r in await self._theme_rooms(ctx.session) if r.slug != "welcome"]
-            listing = "\n".join(f"{i}. {self._theme_name(r, lang)}" for i, r in enumerate(rooms, 1))
+            listing = "\n".join(f"{i}. {escape_md(self._theme_name(r, lang))}" for i, r in enumerate(rooms, 1))
             return f"{t('members.q.themes')}\n{listing}\n\n{t('members.multi_hint')} {skip}"
         if step in ("offers", "seeks"):
             listing = "\n".join(f"{i}. {t(f'members.resource.{k}')}" for i, k in enumerate(d.RESOURCES, 1))
@@ -170,6 +175,9 @@ class MembersPlugin(Plugin):
         if state is None or state.status != "active" or state.dm_room_id != msg.room_id:
             return
         answer = await self._understand(ctx, state, msg.body)
+        if isinstance(answer, d.TooLong):
+            await self._ask_shorter(ctx, state, answer)
+            return
         if answer is None and state.step == "language":
             answer = await self._language_of(msg.body)
         if answer is None:
@@ -203,6 +211,11 @@ class MembersPlugin(Plugin):
         state.step = following[0]
         await self._prompt(ctx, state)
 
+    async def _ask_shorter(self, ctx: Context, state: Onboarding, too_long: d.TooLong) -> None:
+        lang = self._lang(state)
+        text = self._t(lang, "members.too_long", max=too_long.limit, length=too_long.length)
+        self._send(ctx, state.dm_room_id, f"{text}\n\n{await self._question(ctx, state, lang)}")
+
     async def _language_of(self, text: str) -> str | None:
         """A member who just starts writing ("Hallo, ich bin …") chose a language too."""
         translator = self.services.translator
@@ -218,7 +231,7 @@ class MembersPlugin(Plugin):
             got = d.yes_no(text)
             return False if got is d.SKIPPED else got
         if step in FREE_TEXT:
-            return d.free_text(text)
+            return d.free_text(text, limit=max_length(step))
         if step == "side":
             options = [(s, [self._t(lang, f"members.side.{s}") for lang in ("nl", "de", "en")] + [s]) for s in d.SIDES]
             got = d.choices(text, options, multi=False)
@@ -232,6 +245,12 @@ class MembersPlugin(Plugin):
 
     async def _finish(self, ctx: Context, state: Onboarding) -> None:
         a, lang, user = state.answers, self._lang(state), state.user_id
+        for field in FREE_TEXT:  # answers kept from before the limits were checked
+            value = a.get(field)
+            if isinstance(value, str) and len(value) > max_length(field):
+                state.step = field
+                await self._ask_shorter(ctx, state, d.TooLong(max_length(field), len(value)))
+                return
         profile = await ctx.session.get(Profile, user)
         if profile is None:
             profile = Profile(user_id=user, consent_version=a.get("consent", self.config.privacy_version))
@@ -343,7 +362,7 @@ class MembersPlugin(Plugin):
                 ("themes", themes), ("offers", self._resources(p.offers, ctx.lang)),
                 ("seeks", self._resources(p.seeks, ctx.lang)), ("listed", yes if p.listed else no)]
         lines = [f"**{ctx.t('members.profile.title')}**", ""]
-        lines += [f"- {ctx.t(f'members.field.{k}')}: {v}" for k, v in rows]
+        lines += [f"- {ctx.t(f'members.field.{k}')}: {escape_md(v)}" for k, v in rows]
         return "\n".join(lines)
 
     @command("profile set", nl=("profiel zet",), de=("profil setze",), help="members.profile_set.help",
@@ -356,6 +375,8 @@ class MembersPlugin(Plugin):
             return
         state = Onboarding(user_id=ctx.sender, dm_room_id=ctx.room_id, status="active", step=field, answers={})
         answer = await self._understand(ctx, state, value)
+        if isinstance(answer, d.TooLong):
+            raise UsageError("members.too_long", max=answer.limit, length=answer.length)
         if answer is None or answer is d.SKIPPED:
             raise UsageError("members.profile_set.bad", field=ctx.t(f"members.field.{field}"))
         setattr(profile, field, answer)
@@ -380,7 +401,7 @@ class MembersPlugin(Plugin):
             return
         lines = [f"**{ctx.t('members.members.title', theme=self._theme_name(room, ctx.lang))}**", ""]
         for p in sorted(found, key=lambda p: (p.company or "").lower()):
-            lines.append(f"- **{p.company or '—'}** ({self._place(p, ctx.lang)}) — "
+            lines.append(f"- **{escape_md(p.company or '—')}** ({escape_md(self._place(p, ctx.lang))}) — "
                          f"{ctx.t('members.field.offers')}: {self._resources(p.offers, ctx.lang)}")
         before = len(ctx.queued)
         ctx.reply_markdown("\n".join(lines))
@@ -426,7 +447,7 @@ class MembersPlugin(Plugin):
     async def stats(self, ctx: Context) -> None:
         lines = [f"**{ctx.t('members.stats.title')}**", "", f"**{ctx.t('members.stats.rooms')}**"]
         for room in await self._theme_rooms(ctx.session):
-            lines.append(f"- {self._theme_name(room, ctx.lang)}: {self.services.rooms.member_count(room.room_id)}")
+            lines.append(f"- {escape_md(self._theme_name(room, ctx.lang))}: {self.services.rooms.member_count(room.room_id)}")
         counts = dict((await ctx.session.execute(select(Onboarding.status, func.count()).group_by(Onboarding.status))).all())
         profiles = await ctx.session.scalar(select(func.count()).select_from(Profile)) or 0
         started = sum(counts.values())

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field
 from sqlalchemy import delete, event, select
@@ -22,7 +24,7 @@ from diabot.events import Message, Reaction, Redaction
 from diabot.formatting import notice_contents, reply_relation
 from diabot.plugin import Plugin, PluginConfig
 from diabot.tasks import cancel_and_wait
-from diabot.storage.models import OutboxMessage
+from diabot.storage.models import ErasureLog, OutboxMessage
 from diabot.translation import NoModel
 
 from plugins.community.models import ThemeRoom
@@ -70,11 +72,16 @@ class TranslatePlugin(Plugin):
         row = await session.get(TranslateUser, user_id)
         return {"translate_my_messages": row.translate_mine, "reads_both_languages": row.reads_both} if row else None
 
-    async def _erase(self, session, user_id: str) -> None:
+    async def _erase(self, session, user_id: str) -> list:
+        """Redact every bot event that carries the member's translated words
+        (translations and their edits), then forget the records. Unsent ones
+        are dropped from the outbox instead."""
+        links = (await session.scalars(select(TranslationLink).where(TranslationLink.author == user_id))).all()
+        queued = await self._redact(session, links)
         await session.execute(delete(TranslateUser).where(TranslateUser.user_id == user_id))
         await session.execute(delete(TranslationJob).where(
             (TranslationJob.sender == user_id) | (TranslationJob.requester == user_id)))
-        await session.execute(delete(TranslationLink).where(TranslationLink.author == user_id))
+        return queued
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._work(), name="translate-worker")
@@ -138,24 +145,52 @@ class TranslatePlugin(Plugin):
         target = FLAGS.get(reaction.key.replace("\ufe0f", ""))
         if target is None or self.translator is None or await self.room_mode(ctx) != "reactions":
             return
+        # A re-reaction (or a second person's) reuses the translation that is
+        # there or on its way: no second copy, no second run of the model.
+        if await self._existing(ctx.session, reaction.target, target) is not None:
+            return
+        pending = (await ctx.session.scalars(select(TranslationJob).where(
+            TranslationJob.source_event_id == reaction.target, TranslationJob.kind == "reaction"))).all()
+        if any(job.targets == [target] for job in pending):
+            return
         self._enqueue(ctx, kind="reaction", source_event_id=reaction.target, sender="", requester=reaction.sender,
                       text=None, targets=[target], thread_root=None)
 
     @on(Redaction)
     async def on_redaction(self, ctx: Context, redaction: Redaction) -> None:
         links = (await ctx.session.scalars(select(TranslationLink).where(TranslationLink.source_event_id == redaction.redacts))).all()
-        for link in links:
-            sent = await ctx.session.get(OutboxMessage, link.outbox_id)
-            if sent is not None and sent.sent_event_id:
-                ctx.queued.append(self.services.outbox.queue(ctx.session, link.room_id, {"redacts": sent.sent_event_id},
-                                                             event_type="m.room.redaction"))
-            await ctx.session.delete(link)
+        ctx.queued.extend(await self._redact(ctx.session, links))
         await ctx.session.execute(delete(TranslationJob).where(TranslationJob.source_event_id == redaction.redacts))
+        # One of our translations redacted (by a moderator): forget it, so a
+        # new request makes a new one instead of pointing at the redacted one.
+        await ctx.session.execute(delete(TranslationLink).where(
+            TranslationLink.room_id == ctx.room_id,
+            TranslationLink.outbox_id.in_(select(OutboxMessage.id).where(OutboxMessage.sent_event_id == redaction.redacts))))
+
+    async def _redact(self, session, links: list[TranslationLink]) -> list:
+        """Redact the bot events of these links (an unsent one is dropped
+        from the outbox instead) and delete the links."""
+        queued = []
+        for link in links:
+            row = await session.get(OutboxMessage, link.outbox_id)
+            if row is not None and row.sent_event_id:
+                queued.append(self.services.outbox.queue(session, link.room_id, {"redacts": row.sent_event_id},
+                                                         event_type="m.room.redaction"))
+            elif row is not None:
+                await session.delete(row)  # not sent yet: never send it
+            await session.delete(link)
+        return queued
+
+    async def _existing(self, session, source_event_id: str, target: str) -> TranslationLink | None:
+        """The first part of an earlier translation of that message into `target`."""
+        return await session.scalar(select(TranslationLink).where(
+            TranslationLink.source_event_id == source_event_id, TranslationLink.target_lang == target)
+            .order_by(TranslationLink.id).limit(1))
 
     # ---- commands ---------------------------------------------------------------------
 
     @command("translate", nl=("vertaal",), de=("übersetze", "uebersetze"), help="translate.help",
-             args=(Arg("language", choices=LANG_CHOICES, optional=True),))
+             perm=Perm.ANYONE, args=(Arg("language", choices=LANG_CHOICES, optional=True),))
     async def translate(self, ctx: Context, language: str | None) -> None:
         msg = ctx.message
         if msg.reply_to is None:
@@ -167,7 +202,7 @@ class TranslatePlugin(Plugin):
                       thread_root=msg.thread_root)
 
     @command("translate mode", nl=("vertaal modus",), de=("übersetze modus", "uebersetze modus"),
-             help="translate.mode.help", perm=Perm.MODERATOR, args=(Arg("mode", choices=("auto", "reactions", "off")),))
+             help="translate.mode.help", perm=Perm.ROOM_MODERATOR, args=(Arg("mode", choices=("auto", "reactions", "off")),))
     async def set_mode(self, ctx: Context, mode: str) -> None:
         row = await ctx.session.get(TranslateRoom, ctx.room_id)
         if row is None:
@@ -177,7 +212,7 @@ class TranslatePlugin(Plugin):
         ctx.reply(f"translate.mode.{mode}")
 
     @command("translate status", nl=("vertaal status",), de=("übersetze status", "uebersetze status"),
-             help="translate.status.help")
+             help="translate.status.help", perm=Perm.ANYONE)
     async def status(self, ctx: Context) -> None:
         lines = [ctx.t("translate.status.mode", mode=ctx.t(f"translate.mode_name.{await self.room_mode(ctx)}"))]
         if self.translator is None or not self.translator.has_models():
@@ -191,14 +226,14 @@ class TranslatePlugin(Plugin):
         ctx.reply_markdown("\n".join(lines))
 
     @command("translate me", nl=("vertaal mij",), de=("übersetze mich", "uebersetze mich"), help="translate.me.help",
-             args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
+             perm=Perm.ANYONE, args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
     async def me(self, ctx: Context, setting: str) -> None:
         user = await self._user(ctx)
         user.translate_mine = setting in ("on", "aan", "an")
         ctx.reply("translate.me.on" if user.translate_mine else "translate.me.off")
 
     @command("translate both", nl=("vertaal beide",), de=("übersetze beide", "uebersetze beide"), help="translate.both.help",
-             args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
+             perm=Perm.ANYONE, args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
     async def both(self, ctx: Context, setting: str) -> None:
         user = await self._user(ctx)
         user.reads_both = setting in ("on", "aan", "an")
@@ -238,18 +273,24 @@ class TranslatePlugin(Plugin):
 
     async def _translate_job(self, job: TranslationJob) -> None:
         i18n, outbox, rooms = self.services.i18n, self.services.outbox, self.services.rooms
-        text, author = job.text, job.sender
+        text, author, written = job.text, job.sender, job.created_at
+        if job.kind in ("reaction", "command") and await self._reuse(job):
+            return
         if text is None:  # reactions and commands point at an earlier message
             original = await rooms.fetch_message(job.room_id, job.source_event_id)
             if original is None or original.sender == self.services.bot_user_id or original.msgtype == "m.notice":
                 return await self._finish(job, notes=[("translate.not_found", {})] if job.kind == "command" else [])
             text, author = original.body, original.sender
+            written = datetime.fromtimestamp(original.ts / 1000, timezone.utc)
             job.thread_root = job.thread_root or original.thread_root
-        src = await self.translator.detect(text)
+        # Only the first translator.max_chars characters are looked at (and
+        # translated): one huge message must not hold up everything else.
+        head, rest = self.translator.cut(text)
+        src = await self.translator.detect(head)
         if src is None:
             return await self._finish(job, notes=[("translate.unknown_language", {})] if job.kind == "command" else [])
         if job.kind == "edit":
-            return await self._edit(job, text, src)
+            return await self._edit(job, head, rest, src)
         targets = job.targets or (OTHER.get(src) if src != "en" else list(self.config.english_targets)) or []
         targets = [t for t in targets if t != src]
         if not targets:
@@ -258,7 +299,7 @@ class TranslatePlugin(Plugin):
         outputs: list[tuple[str, str]] = []
         for target in targets:
             try:
-                outputs.append((target, await self.translator.translate(text, src, target)))
+                outputs.append((target, await self.translator.translate(head, src, target)))
             except NoModel:
                 if job.kind in ("command", "reaction"):
                     return await self._finish(job, notes=[("translate.no_model", {})])
@@ -267,11 +308,18 @@ class TranslatePlugin(Plugin):
         relation = self._relation(job)
         async with self.services.db.transaction() as session:
             if await session.get(TranslationJob, job.id) is None:
-                return  # redacted meanwhile
+                return  # redacted or erased meanwhile
+            if await self._erased_since(session, author, written):
+                # The author used !forget after writing it: never echo their words again.
+                await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
+                return
             queued = []
             for target, translated in outputs:
-                head = f"**{_md_escape(name)}** ({src.upper()}→{target.upper()}):"
-                for content in notice_contents(f"{head} {translated}", relates_to=relation):
+                if job.kind in ("reaction", "command") and await self._existing(session, job.source_event_id, target):
+                    continue  # made meanwhile by another request
+                head_line = f"**{_md_escape(name)}** ({src.upper()}→{target.upper()}):"
+                for content in notice_contents(f"{head_line} {translated}{self._rest_note(rest, target)}",
+                                               relates_to=relation):
                     row = outbox.queue(session, job.room_id, content)
                     queued.append(row)
                     await session.flush()
@@ -280,26 +328,77 @@ class TranslatePlugin(Plugin):
             await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
         outbox.notify(queued)
 
-    async def _edit(self, job: TranslationJob, text: str, src: str) -> None:
+    def _rest_note(self, rest: str, lang: str) -> str:
+        """Says, in the reader's language, that the end of the message was left out."""
+        if not rest.strip():
+            return ""
+        return "\n\n" + self.services.i18n.t(lang, "translate.rest_not_translated", count=len(rest))
+
+    async def _reuse(self, job: TranslationJob) -> bool:
+        """A request for a translation that exists already: no new one. A
+        reaction needs no answer (the translation is on the message); a
+        command gets a pointer to it."""
+        async with self.services.db.sessions() as session:
+            links = [await self._existing(session, job.source_event_id, t) for t in job.targets]
+            if not job.targets or None in links:
+                return False
+            sent = [await session.get(OutboxMessage, link.outbox_id) for link in links]
+        notes = []
+        if job.kind == "command":
+            for link, row in zip(links, sent):
+                if row is not None and row.sent_event_id:
+                    url = f"https://matrix.to/#/{quote(job.room_id, safe='')}/{quote(row.sent_event_id, safe='')}"
+                    language = self.services.i18n.t(job.lang, f"core.language.{link.target_lang}")
+                    notes.append(("translate.exists", {"language": language, "link": url}))
+        await self._finish(job, notes=notes)
+        return True
+
+    async def _erased_since(self, session, user_id: str, since: datetime | None) -> bool:
+        privacy = self.services.privacy
+        if privacy is None or not user_id:
+            return False
+        query = select(ErasureLog.id).where(ErasureLog.subject_hash == privacy.subject_hash(user_id))
+        if since is not None:
+            if since.tzinfo is None:  # SQLite gives naive UTC back
+                since = since.replace(tzinfo=timezone.utc)
+            query = query.where(ErasureLog.erased_at >= since - timedelta(minutes=1))
+        return await session.scalar(query.limit(1)) is not None
+
+    async def _edit(self, job: TranslationJob, text: str, rest: str, src: str) -> None:
         outbox, rooms = self.services.outbox, self.services.rooms
         async with self.services.db.sessions() as session:
-            links = (await session.scalars(select(TranslationLink).where(TranslationLink.source_event_id == job.source_event_id))).all()
+            links = (await session.scalars(select(TranslationLink).where(
+                TranslationLink.source_event_id == job.source_event_id).order_by(TranslationLink.id))).all()
             sent = {link.id: await session.get(OutboxMessage, link.outbox_id) for link in links}
-        edits = []
+        edits, seen = [], set()
         for link in links:
             row = sent[link.id]
-            if row is None or not row.sent_event_id or link.target_lang == src:
+            # The first part of each translation (edit links are "edit:<lang>").
+            if row is None or not row.sent_event_id or link.target_lang not in LANG_CHOICES \
+                    or link.target_lang == src or link.target_lang in seen:
                 continue
+            seen.add(link.target_lang)
             try:
                 translated = await self.translator.translate(text, src, link.target_lang)
             except NoModel:
                 continue
             name = rooms.display_name(job.room_id, link.author)
-            new = notice_contents(f"**{_md_escape(name)}** ({src.upper()}→{link.target_lang.upper()}): {translated}")[0]
-            edits.append({**new, "body": f"* {new['body']}", "m.new_content": dict(new),
-                          "m.relates_to": {"rel_type": "m.replace", "event_id": row.sent_event_id}})
+            new = notice_contents(f"**{_md_escape(name)}** ({src.upper()}→{link.target_lang.upper()}): {translated}"
+                                  f"{self._rest_note(rest, link.target_lang)}")[0]
+            edits.append((link, {**new, "body": f"* {new['body']}", "m.new_content": dict(new),
+                                 "m.relates_to": {"rel_type": "m.replace", "event_id": row.sent_event_id}}))
         async with self.services.db.transaction() as session:
-            queued = [outbox.queue(session, job.room_id, content) for content in edits]
+            if await session.get(TranslationJob, job.id) is None:
+                return  # redacted or erased meanwhile
+            queued = []
+            for link, content in edits:
+                row = outbox.queue(session, job.room_id, content)
+                queued.append(row)
+                await session.flush()
+                # An edit carries the words too: redacted with the translation.
+                session.add(TranslationLink(room_id=job.room_id, source_event_id=job.source_event_id,
+                                            target_lang=f"edit:{link.target_lang}", outbox_id=row.id,
+                                            author=link.author))
             await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
         outbox.notify(queued)
 

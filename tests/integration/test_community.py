@@ -37,6 +37,11 @@ async def test_space_and_themed_rooms(make_bot, users, accounts):
     room = await room_with_bot(mod, bot.user_id)  # anna is a plain member here
     await mod.client.room_invite(room, anna.user_id)
     await anna.wait_until(lambda: room in anna.client.rooms, 20)
+    # Sharing a room with the bot is not membership: the space decides.
+    early = await anna.send(room, "!join energie")
+    assert "for members of the community" in (await anna.reply_to(early, bot.user_id, room))["content"]["body"]
+    await mod.client.room_invite(space.room_id, anna.user_id)  # test users accept invites
+    await anna.wait_until(lambda: space.room_id in anna.client.rooms, 20)
     listing = await anna.send(room, "!rooms")
     body = (await anna.reply_to(listing, bot.user_id, room))["content"]["body"]
     assert body.count("\n- ") == 8 and "`energy`" in body and "members" in body

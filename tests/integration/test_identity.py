@@ -94,6 +94,11 @@ async def test_first_start_publishes_a_verified_chain(own_bot, accounts, synapse
 
     keys_file = bot.workdir / "data" / "cross_signing.json"
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    # Nothing in the data dir (database, crypto store, credentials) is readable by others.
+    data = bot.workdir / "data"
+    modes = {str(p.relative_to(data)): stat.S_IMODE(p.stat().st_mode) for p in [data, *data.rglob("*")]}
+    assert {p for p, m in modes.items() if m & 0o077} == set(), modes
+    assert "diabot.db" in modes and any(p.startswith("crypto/") for p in modes)
     secrets = [v for k, v in json.loads(keys_file.read_text()).items() if k != "version"]
     log = bot.log_text()
     assert master in log  # the public key is logged on purpose: the private ones never

@@ -13,7 +13,7 @@ from diabot.i18n import Catalog
 from diabot.language import LanguageResolver
 from diabot.metrics import Metrics
 from diabot.outbox import Outbox
-from diabot.permissions import Permissions
+from diabot.permissions import Community, Permissions
 from diabot.plugin import Plugin, Services
 from diabot.storage import Database
 from plugins.core.plugin import CorePlugin
@@ -38,15 +38,31 @@ class FakeTransport:
         return f"$ev{len(self.sent)}"
 
 
+SPACE = "!space:x"
+
+
 class FakeState:
     def __init__(self):
-        self.levels = {}
+        self.levels = {}  # (room, user) -> level
+        self.creators = set()  # (room, user)
+        self.members = {SPACE: {"@anna:x"}}
 
     def power_level(self, room_id, user_id):
-        return self.levels.get(user_id, 0)
+        return self.levels.get((room_id, user_id), 0)
 
     async def is_creator(self, room_id, user_id):
-        return False
+        return (room_id, user_id) in self.creators
+
+    def is_member(self, room_id, user_id):
+        return user_id in self.members.get(room_id, set())
+
+
+class FakeKeyValues:
+    async def get_value(self, key):
+        return None
+
+    async def set_value(self, key, value):
+        pass
 
 
 class Boom(Plugin):
@@ -61,6 +77,14 @@ class Boom(Plugin):
     async def modonly(self, ctx):
         ctx.reply("core.ping.pong")
 
+    @command("roommod", help="core.ping.help", perm=Perm.ROOM_MODERATOR)
+    async def roommod(self, ctx):
+        ctx.reply("core.ping.pong")
+
+    @command("memberonly", help="core.ping.help")
+    async def memberonly(self, ctx):
+        ctx.reply("core.ping.pong")
+
 
 @pytest.fixture
 async def world(tmp_path):
@@ -71,7 +95,7 @@ async def world(tmp_path):
     state = FakeState()
     router = Router("!")
     catalog = Catalog.from_dirs([ROOT / "diabot" / "locales", ROOT / "plugins" / "core" / "locales"])
-    services = Services(db=db, outbox=outbox, scheduler=None, permissions=Permissions(state, 50, ["@admin:x"]),
+    services = Services(db=db, outbox=outbox, scheduler=None, permissions=Permissions(state, Community(FakeKeyValues(), SPACE), 50, ["@admin:x"]),
                         i18n=catalog, languages=LanguageResolver("en"), router=router, bot_user_id="@bot:x", settings=None)
     dispatcher = Dispatcher(services, router, Metrics(), ignore_users=["@otherbot:x"])
     dispatcher.add_plugin(CorePlugin(services, CorePlugin.Config()))
@@ -129,15 +153,38 @@ async def test_ignored_senders_and_notices(world):
     assert transport.sent == []
 
 
-async def test_permissions_admin_and_power(world):
+async def test_permissions_admin_and_space_power(world):
     dispatcher, transport, state = world
     await dispatcher.dispatch(msg("!modonly"))
     await dispatcher.dispatch(msg("!modonly", sender="@admin:x"))
-    state.levels["@anna:x"] = 50
+    state.levels[(SPACE, "@anna:x")] = 50
     await dispatcher.dispatch(msg("!modonly"))
     await settle(transport, 3)
     bodies = [c["body"] for _, c in transport.sent]
     assert bodies[0].startswith("Only moderators") and bodies[1:] == ["Pong!", "Pong!"]
+
+
+async def test_power_in_the_room_typed_in_is_not_community_power(world):
+    """The attack: a member is admin (or a v12 creator) of her own room or DM
+    and types a community-wide command there."""
+    dispatcher, transport, state = world
+    state.levels[("!r:x", "@anna:x")] = 100
+    state.creators.add(("!r:x", "@anna:x"))
+    await dispatcher.dispatch(msg("!modonly"))
+    await dispatcher.dispatch(msg("!roommod"))  # room-scoped: her own room is hers to manage
+    await settle(transport, 2)
+    bodies = [c["body"] for _, c in transport.sent]
+    assert bodies[0].startswith("Only moderators") and bodies[1] == "Pong!"
+
+
+async def test_member_commands_need_the_community_space(world):
+    dispatcher, transport, state = world
+    await dispatcher.dispatch(msg("!memberonly", sender="@stranger:x"))
+    await dispatcher.dispatch(msg("!memberonly"))  # anna is in the space
+    await dispatcher.dispatch(msg("!ping", sender="@stranger:x"))  # help and ping are for anyone
+    await settle(transport, 3)
+    bodies = [c["body"] for _, c in transport.sent]
+    assert "members" in bodies[0] and bodies[1:] == ["Pong!", "Pong!"]
 
 
 async def test_language_choice_applies_to_errors(world):
