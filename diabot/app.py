@@ -27,6 +27,7 @@ from .outbox import Outbox
 from .permissions import Community, Permissions
 from .plugin import Plugin, Services
 from .privacy import Privacy
+from .ratelimit import RateLimits
 from .scheduler import Scheduler
 from .storage import Database
 from .web import build_web_app
@@ -100,6 +101,7 @@ class App:
             i18n=self.i18n, languages=LanguageResolver(settings.bot.default_language), router=self.router,
             bot_user_id=settings.matrix.user_id, settings=settings, rooms=self.matrix, translator=self.translator,
             privacy=Privacy(settings.data_dir), community=self.community,
+            limits=RateLimits(settings.bot.rate_limits, exempt=frozenset(settings.bot.admins)),
         )
         self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
         self.plugins: list[Plugin] = []

@@ -54,6 +54,21 @@ class BotSettings(_Strict):
     max_event_age_s: int = Field(default=24 * 3600, gt=0)
     admins: list[str] = []
     ignore_users: list[str] = []  # other bots
+    # Per user (admins exempt), as "N/second|minute|hour": one member must not
+    # be able to slow the bot down for everyone.
+    rate_limits: dict[str, str] = {"commands": "20/minute", "translations": "30/minute", "direct_chats": "3/hour"}
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _valid_limits(cls, rules: dict[str, str]) -> dict[str, str]:
+        from limits import parse
+
+        for kind, rule in rules.items():
+            try:
+                parse(rule)
+            except ValueError:
+                raise ValueError(f"{kind}: {rule!r} is not a rate like '20/minute'") from None
+        return rules
 
 
 class PermissionSettings(_Strict):

@@ -22,6 +22,7 @@ from .events import Message, RoomEvent
 from .formatting import code_span
 from .metrics import Metrics
 from .plugin import Plugin, Services
+from .ratelimit import Verdict
 from .storage.models import HandledEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,13 @@ class Dispatcher:
                     await handler(ctx, event)
 
     async def _run_command(self, ctx: Context, event: Message) -> None:
+        limits = self.services.limits
+        verdict = limits.check("commands", event.sender) if limits else Verdict.ALLOW
+        if verdict == Verdict.WARN:
+            ctx.reply("core.error.slow_down")  # once; further commands in the window are dropped silently
+        if verdict != Verdict.ALLOW:
+            self.metrics.rate_limited.inc()
+            return
         parsed = self.router.parse(event.body)
         if isinstance(parsed, Unknown):
             if parsed.suggestion:

@@ -141,8 +141,10 @@ def notice_contents(
     cut_note: str = "…",
     max_bytes: int = MAX_CONTENT_BYTES,
     max_parts: int = MAX_PARTS,
+    msgtype: str = "m.notice",
 ) -> list[dict]:
-    """One or more m.notice contents; all parts share the relation (thread/reply)."""
+    """One or more m.notice contents (m.text for what must reach a phone:
+    push rules silence every notice); all parts share the relation."""
     text = defuse_room_ping(markdown.strip())
     # HTML is roughly as long as the text plus tags; budget a third each.
     parts = _split_text(text, max_bytes // 3)
@@ -152,7 +154,7 @@ def notice_contents(
     contents = []
     for part in parts:
         content: dict = {
-            "msgtype": "m.notice",
+            "msgtype": msgtype,
             "body": part,
             "m.mentions": {"user_ids": sorted(set(mentions))} if mentions else {},
         }

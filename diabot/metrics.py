@@ -15,6 +15,7 @@ class Metrics:
         self.sync_lag = Gauge("diabot_sync_lag_seconds", "Seconds since the last successful sync", registry=self.registry)
         self.undecryptable = Counter("diabot_undecryptable_sessions",
                                      "Megolm sessions whose messages the bot could not decrypt", registry=self.registry)
+        self.rate_limited = Counter("diabot_rate_limited", "Commands refused by a per-user limit", registry=self.registry)
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
 
     def render(self) -> bytes:

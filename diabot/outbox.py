@@ -24,6 +24,10 @@ from .storage.models import OutboxMessage, utcnow
 log = logging.getLogger(__name__)
 
 
+# Pseudo event types the transport turns into actions, in queue order.
+FILE_EVENT = "diabot.file"  # upload content["text"] as a file, then send m.file
+LEAVE_EVENT = "diabot.leave"  # leave the room (after what was queued before)
+
 class PermanentSendError(Exception):
     """The homeserver refused for good (not in room, forbidden, too large)."""
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .language import LanguageResolver
     from .outbox import Outbox
     from .privacy import Privacy
+    from .ratelimit import RateLimits
     from .permissions import Community, Permissions
     from .scheduler import Scheduler
     from .storage import Database
@@ -26,6 +27,8 @@ class RoomDirectory(Protocol):
     def display_name(self, room_id: str, user_id: str) -> str: ...
 
     def member_count(self, room_id: str) -> int: ...
+
+    def is_public(self, room_id: str) -> bool: ...
 
     def is_member(self, room_id: str, user_id: str) -> bool: ...
 
@@ -64,6 +67,7 @@ class Services:
     privacy: "Privacy | None" = None
     translator: "Translator | None" = None
     community: "Community | None" = None
+    limits: "RateLimits | None" = None
 
 
 class Plugin:

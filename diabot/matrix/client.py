@@ -28,6 +28,7 @@ from nio import (
     RoomGetStateEventResponse,
     RoomGetStateResponse,
     RoomInviteResponse,
+    RoomLeaveResponse,
     RoomPreset,
     RoomPutStateResponse,
     RoomMessagesResponse,
@@ -42,7 +43,7 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from ..config import MatrixSettings
 from ..events import RoomEvent, Undecryptable
-from ..outbox import PermanentSendError
+from ..outbox import FILE_EVENT, LEAVE_EVENT, PermanentSendError
 from ..storage import Database
 from ..storage.models import HandledEvent, KnownRoom
 from .convert import convert
@@ -70,8 +71,6 @@ PERMANENT_ERRCODES = {"M_FORBIDDEN", "M_TOO_LARGE", "M_NOT_FOUND", "M_BAD_JSON",
 # Versions in which room creators outrank everyone and are absent from power_levels.
 _CREATOR_POWER_VERSIONS = {"org.matrix.hydra.11"}
 
-# Outbox pseudo event type: upload content["text"] as a file and send m.file.
-FILE_EVENT = "diabot.file"
 EventSink = Callable[[RoomEvent], Awaitable[None]]
 InvitePolicy = Callable[[str, str], Awaitable[bool]]
 
@@ -290,6 +289,13 @@ class MatrixClient:
             return sent.event_id
         raise RuntimeError(f"send failed: {getattr(sent, 'status_code', '')} {getattr(sent, 'message', '')}")
 
+    def is_public(self, room_id: str) -> bool:
+        """Strangers can read it: anyone may join, or its history is world-readable."""
+        room = self.client.rooms.get(room_id) if self.client else None
+        if room is None:
+            return True  # unknown: assume the worst
+        return room.join_rule in ("public", "knock", "knock_restricted") or room.history_visibility == "world_readable"
+
     def member_count(self, room_id: str) -> int:
         room = self.client.rooms.get(room_id) if self.client else None
         return room.joined_count if room is not None else 0
@@ -320,6 +326,11 @@ class MatrixClient:
         try:
             if event_type == FILE_EVENT:
                 return await self._send_file(room_id, content, txn_id)
+            if event_type == LEAVE_EVENT:
+                left = await self.client.room_leave(room_id)
+                if isinstance(left, RoomLeaveResponse):
+                    return ""
+                raise RuntimeError(f"leave failed: {getattr(left, 'message', left)}")
             if event_type == "m.room.redaction":
                 resp = await self.client.room_redact(room_id, content["redacts"], reason=content.get("reason"), tx_id=txn_id)
                 if isinstance(resp, RoomRedactResponse):

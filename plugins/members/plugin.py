@@ -21,9 +21,9 @@ from diabot.context import Context
 from diabot.errors import UsageError
 from diabot.events import Membership, Message
 from diabot.formatting import escape_md, notice_contents
-from diabot.matrix.client import FILE_EVENT
+from diabot.outbox import FILE_EVENT, LEAVE_EVENT
 from diabot.plugin import Plugin, PluginConfig
-from diabot.storage.models import ErasureLog, OutboxMessage, aware, utcnow
+from diabot.storage.models import ErasureLog, KeyValue, OutboxMessage, aware, utcnow
 from diabot.translation import NoModel
 from plugins.community.models import ThemeRoom
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 STEPS = ("language", "consent", "company", "town", "side", "sector", "themes", "offers", "seeks", "listed", "intro")
 FREE_TEXT = ("company", "town", "sector")
 CONFIRM_WINDOW_S = 600
+RESENT_KEY = "members.questions_resent_after_cross_signing"
 # Profile fields by the words members use for them.
 FIELD_NAMES = {
     "company": ("company", "bedrijf", "unternehmen", "firma"),
@@ -80,6 +81,27 @@ class MembersPlugin(Plugin):
         scheduler = self.services.scheduler
         scheduler.at("members.housekeeping.start", scheduler.now() + timedelta(seconds=5), self.housekeeping)
         scheduler.every("members.housekeeping", 24 * 3600, self.housekeeping)
+        # Before the sync loop starts: only dialogues that were open before this start.
+        await self.resend_open_questions()
+
+    async def resend_open_questions(self) -> None:
+        """Once, after the upgrade that cross-signed the bot: members on current
+        Element could not read the bot's questions before, so each open dialogue
+        gets its current question again (as m.text: it must reach the phone)."""
+        db = self.services.db
+        if await db.get_value(RESENT_KEY) is not None:
+            return
+        queued = []
+        async with db.transaction() as session:
+            for state in (await session.scalars(select(Onboarding).where(Onboarding.status == "active"))).all():
+                lang = self._lang(state)
+                text = await self._question(session, state, lang)
+                for content in notice_contents(text, msgtype="m.text"):
+                    queued.append(self.services.outbox.queue(session, state.dm_room_id, content))
+            await session.merge(KeyValue(key=RESENT_KEY, value=utcnow().isoformat()))
+        self.services.outbox.notify(queued)
+        if queued:
+            log.info("re-sent the open onboarding questions after the identity upgrade", extra={"count": len(queued)})
 
     # ---- helpers -------------------------------------------------------------------
 
@@ -100,8 +122,26 @@ class MembersPlugin(Plugin):
     def _send(self, ctx: Context, room_id: str, markdown: str) -> None:
         ctx.send_markdown(room_id, markdown)
 
-    def _is_dm(self, room_id: str) -> bool:
-        return self.services.rooms.member_count(room_id) <= 2
+    async def _private_chat(self, ctx: Context) -> bool:
+        """Is this the direct chat the bot recorded with the sender? Personal
+        data goes nowhere else: a room with two people today may have twenty
+        tomorrow (a themed room, a moderator's room)."""
+        state = await ctx.session.get(Onboarding, ctx.sender)
+        return state is not None and state.dm_room_id == ctx.room_id
+
+    async def _may_become_private_chat(self, ctx: Context) -> bool:
+        """A chat the member opened with the bot: only the two of them, not
+        readable by strangers, and no community room."""
+        rooms = self.services.rooms
+        if rooms.member_count(ctx.room_id) > 2 or rooms.is_public(ctx.room_id):
+            return False
+        themed = await ctx.session.scalar(select(ThemeRoom.slug).where(ThemeRoom.room_id == ctx.room_id))
+        return themed is None
+
+    def _refuse_in_public(self, ctx: Context) -> None:
+        """Member data is never shown where strangers can read along."""
+        if self.services.rooms.is_public(ctx.room_id):
+            raise UsageError("members.not_in_public")
 
     # ---- joining: open the direct chat ----------------------------------------------------
 
@@ -122,7 +162,11 @@ class MembersPlugin(Plugin):
             return
         await self._open_dm(ctx, event.user_id)
 
-    async def _open_dm(self, ctx: Context, user_id: str) -> Onboarding:
+    async def _open_dm(self, ctx: Context, user_id: str) -> Onboarding | None:
+        limits = self.services.limits
+        if limits is not None and not limits.allows("direct_chats", user_id):
+            log.warning("not opening another direct chat: per-user limit", extra={"room_id": ctx.room_id})
+            return None
         lang = d.guess_language(user_id)
         room_id = await self.services.rooms.create_room("diabot", "", invite=[user_id], encrypted=True, is_direct=True)
         state = Onboarding(user_id=user_id, dm_room_id=room_id, status="invited", step="language",
@@ -143,10 +187,10 @@ class MembersPlugin(Plugin):
             parts.append(self.config.welcome.get(lang) or self._t(lang, "members.greeting"))
         if reask:
             parts.append(self._t(lang, "members.reask"))
-        parts.append(await self._question(ctx, state, lang))
+        parts.append(await self._question(ctx.session, state, lang))
         self._send(ctx, state.dm_room_id, "\n\n".join(parts))
 
-    async def _question(self, ctx: Context, state: Onboarding, lang: str) -> str:
+    async def _question(self, session, state: Onboarding, lang: str) -> str:
         step, t = state.step, (lambda key, **p: self._t(lang, key, **p))
         skip = t("members.skip_hint")
         if step == "language":
@@ -158,7 +202,7 @@ class MembersPlugin(Plugin):
         if step == "side":
             return f"{t('members.q.side')}\n1. {t('members.side.nl')}\n2. {t('members.side.de')}\n\n{skip}"
         if step == "themes":
-            rooms = [r for r in await self._theme_rooms(ctx.session) if r.slug != "welcome"]
+            rooms = [r for r in await self._theme_rooms(session) if r.slug != "welcome"]
             listing = "\n".join(f"{i}. {escape_md(self._theme_name(r, lang))}" for i, r in enumerate(rooms, 1))
             return f"{t('members.q.themes')}\n{listing}\n\n{t('members.multi_hint')} {skip}"
         if step in ("offers", "seeks"):
@@ -214,7 +258,7 @@ class MembersPlugin(Plugin):
     async def _ask_shorter(self, ctx: Context, state: Onboarding, too_long: d.TooLong) -> None:
         lang = self._lang(state)
         text = self._t(lang, "members.too_long", max=too_long.limit, length=too_long.length)
-        self._send(ctx, state.dm_room_id, f"{text}\n\n{await self._question(ctx, state, lang)}")
+        self._send(ctx, state.dm_room_id, f"{text}\n\n{await self._question(ctx.session, state, lang)}")
 
     async def _language_of(self, text: str) -> str | None:
         """A member who just starts writing ("Hallo, ich bin …") chose a language too."""
@@ -313,26 +357,27 @@ class MembersPlugin(Plugin):
 
     # ---- commands: dialogue ---------------------------------------------------------------
 
-    @command("onboarding", nl=("kennismaken",), de=("kennenlernen",), help="members.onboarding.help")
+    @command("onboarding", nl=("kennismaken",), de=("kennenlernen",), help="members.onboarding.help", perm=Perm.MEMBER)
     async def onboarding(self, ctx: Context) -> None:
         state = await ctx.session.get(Onboarding, ctx.sender)
+        here = await self._may_become_private_chat(ctx)
         if state is None:
-            if self._is_dm(ctx.room_id):
+            if here:
                 state = Onboarding(user_id=ctx.sender, dm_room_id=ctx.room_id, status="active", step="language", answers={})
                 ctx.session.add(state)
             else:
-                await self._open_dm(ctx, ctx.sender)
-                ctx.reply("members.dm_opened")
+                opened = await self._open_dm(ctx, ctx.sender)
+                ctx.reply("members.dm_opened" if opened else "core.error.slow_down")
                 return
         else:
             state.status, state.step, state.answers = "active", "language", {"guess": ctx.lang}
-            if self._is_dm(ctx.room_id):
+            if here:
                 state.dm_room_id = ctx.room_id
         await self._prompt(ctx, state, greet=True)
         if ctx.room_id != state.dm_room_id:
             ctx.reply("members.continue_in_dm")
 
-    @command("stop", nl=("stoppen",), de=("abbrechen",), help="members.stop.help")
+    @command("stop", nl=("stoppen",), de=("abbrechen",), help="members.stop.help", perm=Perm.ANYONE)
     async def stop_dialogue(self, ctx: Context) -> None:
         state = await ctx.session.get(Onboarding, ctx.sender)
         if state is None or state.status != "active":
@@ -343,8 +388,9 @@ class MembersPlugin(Plugin):
 
     # ---- commands: profiles ------------------------------------------------------------------
 
-    @command("profile", nl=("profiel",), de=("profil",), help="members.profile.help")
+    @command("profile", nl=("profiel",), de=("profil",), help="members.profile.help", perm=Perm.MEMBER)
     async def profile(self, ctx: Context) -> None:
+        self._refuse_in_public(ctx)
         profile = await ctx.session.get(Profile, ctx.sender)
         if profile is None:
             ctx.reply("members.profile.none")
@@ -365,9 +411,10 @@ class MembersPlugin(Plugin):
         lines += [f"- {ctx.t(f'members.field.{k}')}: {escape_md(v)}" for k, v in rows]
         return "\n".join(lines)
 
-    @command("profile set", nl=("profiel zet",), de=("profil setze",), help="members.profile_set.help",
+    @command("profile set", nl=("profiel zet",), de=("profil setze",), help="members.profile_set.help", perm=Perm.MEMBER,
              args=(Arg("field", choices=tuple(FIELD_BY_WORD)), Arg("value", rest=True)))
     async def profile_set(self, ctx: Context, field: str, value: str) -> None:
+        self._refuse_in_public(ctx)
         field = FIELD_BY_WORD[field]
         profile = await ctx.session.get(Profile, ctx.sender)
         if profile is None:
@@ -384,8 +431,10 @@ class MembersPlugin(Plugin):
         ctx.reply_markdown(f"{ctx.t('members.profile_set.done')}\n\n{await self._render_profile(ctx, profile)}")
         await self._echoed(ctx, [profile.user_id], ctx.queued[before:])
 
-    @command("members", nl=("leden",), de=("mitglieder",), help="members.members.help", args=(Arg("theme", rest=True),))
+    @command("members", nl=("leden",), de=("mitglieder",), help="members.members.help", perm=Perm.MEMBER,
+             args=(Arg("theme", rest=True),))
     async def members(self, ctx: Context, theme: str) -> None:
+        self._refuse_in_public(ctx)
         rooms = await self._theme_rooms(ctx.session)
         from rapidfuzz import fuzz, process
 
@@ -458,21 +507,23 @@ class MembersPlugin(Plugin):
 
     # ---- GDPR self-service ---------------------------------------------------------------------
 
-    @command("mydata", nl=("mijngegevens",), de=("meinedaten",), help="members.mydata.help")
+    @command("mydata", nl=("mijngegevens",), de=("meinedaten",), help="members.mydata.help", perm=Perm.ANYONE)
     async def mydata(self, ctx: Context) -> None:
-        if not self._is_dm(ctx.room_id):
+        if not await self._private_chat(ctx):
             ctx.reply("members.private_only")
             return
         data = await self.services.privacy.export(ctx.session, ctx.sender)
         text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-        ctx.queued.append(self.services.outbox.queue(ctx.session, ctx.room_id, {
-            "filename": "diabot-mydata.json", "mimetype": "application/json", "text": text}, event_type=FILE_EVENT))
+        row = self.services.outbox.queue(ctx.session, ctx.room_id, {
+            "filename": "diabot-mydata.json", "mimetype": "application/json", "text": text}, event_type=FILE_EVENT)
+        ctx.queued.append(row)
+        await self._echoed(ctx, [ctx.sender], [row])  # carries their data: redacted on !forget
         ctx.reply("members.mydata.sent")
 
-    @command("forget", nl=("vergeet",), de=("vergiss",), help="members.forget.help",
+    @command("forget", nl=("vergeet",), de=("vergiss",), help="members.forget.help", perm=Perm.ANYONE,
              args=(Arg("confirm", optional=True, choices=("confirm", "bevestig", "bestätigen", "bestaetigen")),))
     async def forget(self, ctx: Context, confirm: str | None) -> None:
-        if not self._is_dm(ctx.room_id):
+        if not await self._private_chat(ctx):
             ctx.reply("members.private_only")
             return
         asked = self._forget_requests.get(ctx.sender)
@@ -489,6 +540,8 @@ class MembersPlugin(Plugin):
         self.services.languages.forget_user(ctx.sender)
         self._active_marked.pop(ctx.sender, None)
         ctx.reply("members.forget.done")
+        # Then leave the chat (the outbox keeps the order): nothing of theirs stays open with the bot.
+        ctx.queued.append(self.services.outbox.queue(ctx.session, ctx.room_id, {}, event_type=LEAVE_EVENT))
 
     async def _erase_profile_only(self, ctx: Context, user_id: str) -> None:
         await ctx.session.execute(delete(Profile).where(Profile.user_id == user_id))

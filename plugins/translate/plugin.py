@@ -77,7 +77,8 @@ class TranslatePlugin(Plugin):
         (translations and their edits), then forget the records. Unsent ones
         are dropped from the outbox instead."""
         links = (await session.scalars(select(TranslationLink).where(TranslationLink.author == user_id))).all()
-        queued = await self._redact(session, links)
+        queued = []
+        await session.execute(delete(TranslationLink).where(TranslationLink.author == user_id))
         await session.execute(delete(TranslateUser).where(TranslateUser.user_id == user_id))
         await session.execute(delete(TranslationJob).where(
             (TranslationJob.sender == user_id) | (TranslationJob.requester == user_id)))
@@ -306,6 +307,14 @@ class TranslatePlugin(Plugin):
                 log.info("no model for a direction", extra={"src": src, "tgt": target})
         name = rooms.display_name(job.room_id, author)
         relation = self._relation(job)
+        notices = []
+        for target, translated in outputs:
+            note = self._rest_note(rest, target)
+            body = f"**{_md_escape(name)}** ({src.upper()}→{target.upper()}): {translated}{note}"
+            # Markdown rendering is CPU work too: not on the event loop. A
+            # translation too long for the message parts ends with the note too.
+            notices.append((target, await asyncio.to_thread(notice_contents, body, relates_to=relation,
+                                                            cut_note=note.strip() or "…")))
         async with self.services.db.transaction() as session:
             if await session.get(TranslationJob, job.id) is None:
                 return  # redacted or erased meanwhile
@@ -314,12 +323,10 @@ class TranslatePlugin(Plugin):
                 await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
                 return
             queued = []
-            for target, translated in outputs:
+            for target, contents in notices:
                 if job.kind in ("reaction", "command") and await self._existing(session, job.source_event_id, target):
                     continue  # made meanwhile by another request
-                head_line = f"**{_md_escape(name)}** ({src.upper()}→{target.upper()}):"
-                for content in notice_contents(f"{head_line} {translated}{self._rest_note(rest, target)}",
-                                               relates_to=relation):
+                for content in contents:
                     row = outbox.queue(session, job.room_id, content)
                     queued.append(row)
                     await session.flush()
@@ -332,7 +339,7 @@ class TranslatePlugin(Plugin):
         """Says, in the reader's language, that the end of the message was left out."""
         if not rest.strip():
             return ""
-        return "\n\n" + self.services.i18n.t(lang, "translate.rest_not_translated", count=len(rest))
+        return "\n\n" + self.services.i18n.t(lang, "translate.rest_not_translated", count=len(rest.strip()))
 
     async def _reuse(self, job: TranslationJob) -> bool:
         """A request for a translation that exists already: no new one. A
@@ -383,8 +390,9 @@ class TranslatePlugin(Plugin):
             except NoModel:
                 continue
             name = rooms.display_name(job.room_id, link.author)
-            new = notice_contents(f"**{_md_escape(name)}** ({src.upper()}→{link.target_lang.upper()}): {translated}"
-                                  f"{self._rest_note(rest, link.target_lang)}")[0]
+            note = self._rest_note(rest, link.target_lang)
+            body = f"**{_md_escape(name)}** ({src.upper()}→{link.target_lang.upper()}): {translated}{note}"
+            new = (await asyncio.to_thread(notice_contents, body, max_parts=1, cut_note=note.strip() or "…"))[0]
             edits.append((link, {**new, "body": f"* {new['body']}", "m.new_content": dict(new),
                                  "m.relates_to": {"rel_type": "m.replace", "event_id": row.sent_event_id}}))
         async with self.services.db.transaction() as session:

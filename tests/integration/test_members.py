@@ -46,6 +46,14 @@ async def answer(user, room, bot_id, text, timeout=30):
     return max(user.from_sender(bot_id, room), key=lambda e: e.get("origin_server_ts", 0))["content"]["body"]
 
 
+async def join_space(mod, user) -> str:
+    """Make `user` a member: only members of the community space may use member features."""
+    space = await space_of(mod)
+    await mod.client.room_invite(space, user.user_id)  # test users accept invites
+    await user.wait_until(lambda: space in user.client.rooms, 30)
+    return space
+
+
 async def dm_with_greeting(user, bot_id, timeout=60):
     def find():
         for e in user.events:
@@ -102,6 +110,7 @@ async def test_joining_the_space_starts_a_german_onboarding(make_bot, users, acc
 async def test_decline_then_skip_everything(make_bot, users, accounts):
     anna, mod = await users("anna"), await users("mod")
     bot = community_bot(make_bot, accounts, mod)
+    await join_space(mod, anna)
     dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
         {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
     await wait_membership(anna, dm, bot.user_id)
@@ -164,7 +173,7 @@ async def test_mydata_and_forget_leave_no_trace(make_bot, users, accounts, reque
         extra["database"] = {"url": pg.create_database(db_name)}
     mod, anna = await users("mod"), await users("anna")
     bot = community_bot(make_bot, accounts, mod, **extra)
-    await space_of(mod)
+    await join_space(mod, anna)
     dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
         {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
     await wait_membership(anna, dm, bot.user_id)
@@ -236,6 +245,7 @@ async def test_privacy_change_and_inactive_profiles(make_bot, users, accounts):
     profile); an inactive profile gets a warning, then is deleted."""
     anna, mod = await users("anna"), await users("mod")
     bot = community_bot(make_bot, accounts, mod)
+    await join_space(mod, anna)
     dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id])).room_id
     await wait_membership(anna, dm, bot.user_id)
     await answer(anna, dm, bot.user_id, "!onboarding")

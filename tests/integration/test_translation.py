@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -229,3 +230,161 @@ async def test_direct_chat_is_not_translated(translating_bot, users):
     await anna.reply_to(marker, bot.user_id, room)
     await asyncio.sleep(3)  # a translation takes well under a second with the tiny model
     assert translations(anna, bot.user_id, room, silent) == []
+
+
+# ---- issue 12: one message must not freeze the bot ---------------------------------
+
+HUGE = ("Dhr. Jansen en mevr. De Vries zoeken bijv. een partner voor zonnepanelen in Emmen. " * 800)[:60_000]
+
+
+async def test_a_huge_message_does_not_freeze_the_bot(translating_bot, users):
+    """The attack: one 60 KB message. Before, its segmentation ran on the event
+    loop (quadratic: ~14 s for this text on the test machine, 32.6 s in the
+    review), and sync, every command and the outbox stood still meanwhile."""
+    bot = translating_bot()
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
+    elsewhere = await room_with_bot(bernd, bot.user_id)
+    huge = await anna.send(room, HUGE)
+    await asyncio.sleep(1)  # the worker has it now
+    start = asyncio.get_running_loop().time()
+    ping = await bernd.send(elsewhere, "!ping")
+    await bernd.reply_to(ping, bot.user_id, elsewhere, timeout=60)
+    waited = asyncio.get_running_loop().time() - start
+    print(f"!ping during a 60 KB translation: answered after {waited:.2f} s")
+    assert waited < 5, f"!ping waited {waited:.1f} s"
+
+    # Only the first few KB are translated, and the reader is told so in German.
+    def parts():
+        return replies_about(anna, bot.user_id, room, huge)
+    await anna.wait_until(lambda: any("Nur der Anfang ist übersetzt" in e["content"]["body"] for e in parts()), 60)
+    assert "(NL→DE):" in parts()[0]["content"]["body"] and len(parts()) <= 4
+
+
+def replies_about(user, bot_id, room, source):
+    """Every message of the bot that replies to `source` (all parts of a long translation)."""
+    return [e for e in user.from_sender(bot_id, room)
+            if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == source]
+
+
+async def test_the_rest_note_is_in_the_readers_language(translating_bot, users):
+    bot = translating_bot()
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
+    long_en = (EN + " ") * 70  # > 4000 characters
+    en = await anna.send(room, long_en)
+
+    def notes():
+        return " ".join(e["content"]["body"] for e in replies_about(anna, bot.user_id, room, en))
+    await anna.wait_until(lambda: "Alleen het begin is vertaald" in notes() and "Nur der Anfang ist übersetzt" in notes(), 60)
+    assert "Only the beginning" not in notes()
+    short = await anna.send(room, NL)
+    (t,) = await wait_translation(anna, bot.user_id, room, short)
+    assert "Nur der Anfang" not in t["content"]["body"]
+
+
+# ---- reaction mode: a re-reaction reuses the translation --------------------------
+
+async def test_reactions_reuse_the_existing_translation(translating_bot, users):
+    bot = translating_bot(mode="reactions")
+    anna, bernd = await users("anna"), await users("bernd")
+    room = await shared_room(anna, bernd, bot.user_id)
+    nl = await anna.send(room, NL)
+
+    async def react(user, key="🇩🇪"):
+        return await user.send_event(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl,
+                                                                            "key": key}})
+    first = await react(bernd)
+    (t,) = await wait_translation(anna, bot.user_id, room, nl)
+    # Take the reaction back and give it again, and a second person reacts too.
+    await bernd.client.room_redact(room, first)
+    await react(bernd)
+    await react(anna, "🇩🇪\ufe0f")
+    # Asked explicitly, the bot points at the translation that is there.
+    ask = await bernd.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
+    body = (await bernd.reply_to(ask, bot.user_id, room))["content"]["body"]
+    assert "already translated into German" in body and quote(t["event_id"], safe="") in body
+    await asyncio.sleep(3)  # a new translation takes well under a second with the tiny model
+    assert [e["event_id"] for e in translations(anna, bot.user_id, room, nl)] == [t["event_id"]]
+    # Another language is a new translation.
+    await react(bernd, "🇬🇧")
+    await wait_translation(anna, bot.user_id, room, nl, count=2)
+
+
+# ---- !forget: the member's translated words leave the rooms -----------------------
+
+async def test_forget_redacts_the_members_translations(make_bot, argos_models, accounts, users):
+    mod, anna, bernd = await users("mod"), await users("anna"), await users("bernd")
+    old_rooms = set(mod.client.rooms)  # spaces of earlier tests' bots have the same name
+    bot = make_bot(extra={
+        "plugins": {"core": {}, "community": {}, "members": {}, "translate": {"default_mode": "auto"}},
+        "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
+        "translation": {"glossary": str(ROOT / "config" / "glossary.yaml")},
+    })
+    install_models(bot, argos_models)
+    bot.start()
+    space = await new_room_named(mod, "Wirtschaftsverband Emsland", old_rooms)
+    await mod.client.room_invite(space, anna.user_id)  # anna accepts; the bot greets her in a DM
+    dm = await greeting_dm(anna, bot.user_id)
+
+    room = await shared_room(anna, bernd, bot.user_id)
+    mine = await anna.send(room, NL)
+    (t_mine,) = await wait_translation(bernd, bot.user_id, room, mine)
+    edited = NL.replace("Emmen", "Coevorden")
+    await anna.send_event(room, "m.room.message", {
+        "msgtype": "m.text", "body": f"* {edited}", "m.new_content": {"msgtype": "m.text", "body": edited},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": mine}})
+    await bernd.wait_until(lambda: edits_of(bernd, bot.user_id, room, t_mine["event_id"]), 60)
+    (edit,) = edits_of(bernd, bot.user_id, room, t_mine["event_id"])
+    theirs = await bernd.send(room, DE)
+    (t_theirs,) = await wait_translation(bernd, bot.user_id, room, theirs)
+
+    ask = await anna.send(dm, "!forget")
+    await anna.reply_to(ask, bot.user_id, dm)
+    confirm = await anna.send(dm, "!forget confirm")
+    await anna.reply_to(confirm, bot.user_id, dm)
+    gone = {t_mine["event_id"], edit["event_id"]}
+    await bernd.wait_until(lambda: gone <= redacted_by(bernd, bot.user_id, room), 60)
+    # The server keeps no content of them.
+    for event_id in gone:
+        resp = await bernd.client.room_get_event(room, event_id)
+        assert resp.event.source["content"] == {}, resp.event.source
+    # bernd's translation stays: the outbox sends in order, so the pong comes after any redaction.
+    ping = await bernd.send(room, "!ping")
+    await bernd.reply_to(ping, bot.user_id, room)
+    assert t_theirs["event_id"] not in redacted_by(bernd, bot.user_id, room)
+    # And her next edit of the old message gets no new translation.
+    await anna.send_event(room, "m.room.message", {
+        "msgtype": "m.text", "body": "* " + NL, "m.new_content": {"msgtype": "m.text", "body": NL},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": mine}})
+    ping = await bernd.send(room, "!ping")
+    await bernd.reply_to(ping, bot.user_id, room)
+    await asyncio.sleep(2)
+    assert edits_of(bernd, bot.user_id, room, t_mine["event_id"]) == [edit]
+
+
+def edits_of(user, bot_id, room, event_id):
+    return [e for e in user.from_sender(bot_id, room)
+            if e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
+            and e["content"]["m.relates_to"].get("event_id") == event_id]
+
+
+def redacted_by(user, bot_id, room) -> set[str]:
+    return {e.get("redacts") or e["content"].get("redacts") for e in user.events
+            if e.get("type") == "m.room.redaction" and e.get("sender") == bot_id and e.get("room_id") == room}
+
+
+async def new_room_named(user, text, old_rooms, timeout=60):
+    def find():
+        return next((r.room_id for r in user.client.rooms.values()
+                     if r.name and text in r.name and r.room_id not in old_rooms), None)
+    await user.wait_until(lambda: find() is not None, timeout)
+    return find()
+
+
+async def greeting_dm(user, bot_id, timeout=60):
+    def find():
+        return next((e["room_id"] for e in user.events
+                     if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", "")), None)
+    await user.wait_until(lambda: find() is not None, timeout)
+    return find()

@@ -205,3 +205,20 @@ async def test_outbox_retries_until_the_homeserver_is_back(world):
     await dispatcher.dispatch(msg("!ping"))
     await settle(transport, 1)
     assert [c["body"] for _, c in transport.sent] == ["Pong!"]
+
+
+async def test_one_user_hitting_the_command_limit_gets_one_answer_and_others_are_unaffected(world):
+    from diabot.ratelimit import RateLimits
+
+    dispatcher, transport, _ = world
+    limits = RateLimits({"commands": "3/minute"}, exempt=frozenset({"@admin:x"}))
+    object.__setattr__(dispatcher.services, "limits", limits)  # frozen dataclass: tests swap the service
+    for _ in range(6):
+        await dispatcher.dispatch(msg("!ping"))
+    await dispatcher.dispatch(msg("!ping", sender="@bernd:x"))
+    for _ in range(5):
+        await dispatcher.dispatch(msg("!ping", sender="@admin:x"))
+    await settle(transport, 10)
+    bodies = [c["body"] for _, c in transport.sent]
+    assert bodies[:4] == ["Pong!", "Pong!", "Pong!", "You are sending me a lot of commands at once. I will answer again in a minute."]
+    assert bodies[4:] == ["Pong!"] * 6  # bernd's one and the admin's five

@@ -3,6 +3,7 @@ emphasis from a company name, a display name or a quoted argument."""
 
 import html
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_every_catalog_text_with_hostile_values_makes_no_link_or_heading():
     checked = 0
     for lang, texts in catalog.texts.items():
         for key, text in texts.items():
-            names = {name for _, name, _, _ in __import__("string").Formatter().parse(text) if name}
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
             if not names:
                 continue
             for content in notice_contents(catalog.t(lang, key, **{n: hostile for n in names})):
