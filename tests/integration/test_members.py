@@ -205,6 +205,7 @@ async def test_mydata_and_forget_leave_no_trace(make_bot, users, accounts, reque
     await anna.wait_until(lambda: any(e.get("type") == "m.room.redaction" and
                                       (e.get("redacts") or e["content"].get("redacts")) == profile_reply
                                       for e in anna.events), 30)
+    await wait_membership(anna, dm, bot.user_id, "leave")  # the bot left her direct chat
     bot.stop()  # nothing in flight while we read the database
     if backend == "sqlite":
         con = sqlite3.connect(bot.workdir / "data" / "diabot.db")
