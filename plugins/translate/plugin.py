@@ -21,7 +21,7 @@ from diabot.commands import Arg, Perm, command, on
 from diabot.context import Context
 from diabot.errors import UsageError
 from diabot.events import Message, Reaction, Redaction
-from diabot.formatting import notice_contents, reply_relation
+from diabot.formatting import Markdown, notice_contents, reply_relation
 from diabot.plugin import Plugin, PluginConfig
 from diabot.tasks import cancel_and_wait
 from diabot.storage.models import ErasureLog, OutboxMessage
@@ -77,8 +77,7 @@ class TranslatePlugin(Plugin):
         (translations and their edits), then forget the records. Unsent ones
         are dropped from the outbox instead."""
         links = (await session.scalars(select(TranslationLink).where(TranslationLink.author == user_id))).all()
-        queued = []
-        await session.execute(delete(TranslationLink).where(TranslationLink.author == user_id))
+        queued = await self._redact(session, links)
         await session.execute(delete(TranslateUser).where(TranslateUser.user_id == user_id))
         await session.execute(delete(TranslationJob).where(
             (TranslationJob.sender == user_id) | (TranslationJob.requester == user_id)))
@@ -164,9 +163,9 @@ class TranslatePlugin(Plugin):
         await ctx.session.execute(delete(TranslationJob).where(TranslationJob.source_event_id == redaction.redacts))
         # One of our translations redacted (by a moderator): forget it, so a
         # new request makes a new one instead of pointing at the redacted one.
+        ours = select(OutboxMessage.id).where(OutboxMessage.sent_event_id == redaction.redacts)
         await ctx.session.execute(delete(TranslationLink).where(
-            TranslationLink.room_id == ctx.room_id,
-            TranslationLink.outbox_id.in_(select(OutboxMessage.id).where(OutboxMessage.sent_event_id == redaction.redacts))))
+            TranslationLink.room_id == ctx.room_id, TranslationLink.outbox_id.in_(ours)))
 
     async def _redact(self, session, links: list[TranslationLink]) -> list:
         """Redact the bot events of these links (an unsent one is dropped
@@ -284,6 +283,9 @@ class TranslatePlugin(Plugin):
             text, author = original.body, original.sender
             written = datetime.fromtimestamp(original.ts / 1000, timezone.utc)
             job.thread_root = job.thread_root or original.thread_root
+            async with self.services.db.sessions() as session:
+                if await self._erased_since(session, author, written):  # see below
+                    return await self._finish(job, notes=[("translate.not_found", {})] if job.kind == "command" else [])
         # Only the first translator.max_chars characters are looked at (and
         # translated): one huge message must not hold up everything else.
         head, rest = self.translator.cut(text)
@@ -319,7 +321,8 @@ class TranslatePlugin(Plugin):
             if await session.get(TranslationJob, job.id) is None:
                 return  # redacted or erased meanwhile
             if await self._erased_since(session, author, written):
-                # The author used !forget after writing it: never echo their words again.
+                # The author used !forget after writing it (meanwhile, or before
+                # a reaction to an old message): never echo those words again.
                 await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
                 return
             queued = []
@@ -356,11 +359,13 @@ class TranslatePlugin(Plugin):
                 if row is not None and row.sent_event_id:
                     url = f"https://matrix.to/#/{quote(job.room_id, safe='')}/{quote(row.sent_event_id, safe='')}"
                     language = self.services.i18n.t(job.lang, f"core.language.{link.target_lang}")
-                    notes.append(("translate.exists", {"language": language, "link": url}))
+                    notes.append(("translate.exists", {"language": language, "link": Markdown(f"<{url}>")}))
         await self._finish(job, notes=notes)
         return True
 
     async def _erased_since(self, session, user_id: str, since: datetime | None) -> bool:
+        """Whether `user_id` was forgotten (!forget, or as an inactive member)
+        after `since`. The erasure log has only a salted hash of who."""
         privacy = self.services.privacy
         if privacy is None or not user_id:
             return False
@@ -368,7 +373,7 @@ class TranslatePlugin(Plugin):
         if since is not None:
             if since.tzinfo is None:  # SQLite gives naive UTC back
                 since = since.replace(tzinfo=timezone.utc)
-            query = query.where(ErasureLog.erased_at >= since - timedelta(minutes=1))
+            query = query.where(ErasureLog.erased_at >= since - timedelta(seconds=10))  # clock skew
         return await session.scalar(query.limit(1)) is not None
 
     async def _edit(self, job: TranslationJob, text: str, rest: str, src: str) -> None:

@@ -276,7 +276,8 @@ async def test_the_rest_note_is_in_the_readers_language(translating_bot, users):
 
     def notes():
         return " ".join(e["content"]["body"] for e in replies_about(anna, bot.user_id, room, en))
-    await anna.wait_until(lambda: "Alleen het begin is vertaald" in notes() and "Nur der Anfang ist übersetzt" in notes(), 60)
+    await anna.wait_until(lambda: "Alleen het begin is vertaald" in notes() and "Nur der Anfang ist übersetzt" in notes(),
+                          60)
     assert "Only the beginning" not in notes()
     short = await anna.send(room, NL)
     (t,) = await wait_translation(anna, bot.user_id, room, short)
@@ -300,11 +301,16 @@ async def test_reactions_reuse_the_existing_translation(translating_bot, users):
     await bernd.client.room_redact(room, first)
     await react(bernd)
     await react(anna, "🇩🇪\ufe0f")
+    marker = await bernd.send(room, "!ping")
+    await bernd.reply_to(marker, bot.user_id, room)
+    await asyncio.sleep(3)  # a new translation takes well under a second with the tiny model
+    assert [e["event_id"] for e in translations(anna, bot.user_id, room, nl)] == [t["event_id"]]
     # Asked explicitly, the bot points at the translation that is there.
     ask = await bernd.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
-    body = (await bernd.reply_to(ask, bot.user_id, room))["content"]["body"]
-    assert "already translated into German" in body and quote(t["event_id"], safe="") in body
-    await asyncio.sleep(3)  # a new translation takes well under a second with the tiny model
+    pointer = (await bernd.reply_to(ask, bot.user_id, room))["content"]
+    assert "already translated into German" in pointer["body"] and quote(t["event_id"], safe="") in pointer["body"]
+    link = f"https://matrix.to/#/{quote(room, safe='')}/{quote(t['event_id'], safe='')}"
+    assert f'href="{link}"' in pointer["formatted_body"]
     assert [e["event_id"] for e in translations(anna, bot.user_id, room, nl)] == [t["event_id"]]
     # Another language is a new translation.
     await react(bernd, "🇬🇧")
@@ -357,10 +363,12 @@ async def test_forget_redacts_the_members_translations(make_bot, argos_models, a
     await anna.send_event(room, "m.room.message", {
         "msgtype": "m.text", "body": "* " + NL, "m.new_content": {"msgtype": "m.text", "body": NL},
         "m.relates_to": {"rel_type": "m.replace", "event_id": mine}})
-    ping = await bernd.send(room, "!ping")
-    await bernd.reply_to(ping, bot.user_id, room)
+    # Nor does anyone asking for her old message.
+    ask = await bernd.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": mine}}})
+    assert "cannot find" in (await bernd.reply_to(ask, bot.user_id, room))["content"]["body"]
     await asyncio.sleep(2)
     assert edits_of(bernd, bot.user_id, room, t_mine["event_id"]) == [edit]
+    assert [e["event_id"] for e in translations(bernd, bot.user_id, room, mine)] == [t_mine["event_id"]]
 
 
 def edits_of(user, bot_id, room, event_id):
