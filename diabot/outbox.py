@@ -120,6 +120,8 @@ class Outbox:
     async def _deliver(self, rows: list[OutboxMessage]) -> bool:
         """False when a send failed and should be retried later."""
         for row in rows:
+            if not await self._still_queued(row.id):
+                continue  # withdrawn meanwhile (e.g. !forget): never send it
             try:
                 event_id = await self.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
             except PermanentSendError as exc:
@@ -134,12 +136,23 @@ class Outbox:
                 log.warning("outbox: send failed, will retry", extra={"room_id": row.room_id, "attempt": attempts, "error": repr(exc)[:300]})
                 await self._mark(row.id, error=repr(exc)[:500], done=give_up, attempts=attempts)
                 return False
-            await self._mark(row.id, event_id=event_id, done=True)
+            if not await self._mark(row.id, event_id=event_id, done=True) and event_id and row.event_type != "m.room.redaction":
+                # Withdrawn while it was being sent: take it back at once, no record remains to do it later.
+                try:
+                    await self.transport.send(row.room_id, "m.room.redaction", {"redacts": event_id}, f"{row.txn_id}-withdrawn")
+                except Exception as exc:  # noqa: BLE001 - best effort, logged
+                    log.warning("outbox: could not redact a withdrawn message", extra={"room_id": row.room_id, "error": repr(exc)[:300]})
+                continue
             if self.metrics:
                 self.metrics.messages_sent.inc()
         return True
 
-    async def _mark(self, row_id: int, *, done: bool, event_id: str | None = None, error: str | None = None, attempts: int | None = None) -> None:
+    async def _still_queued(self, row_id: int) -> bool:
+        async with self.db.sessions() as session:
+            return await session.scalar(select(OutboxMessage.id).where(OutboxMessage.id == row_id)) is not None
+
+    async def _mark(self, row_id: int, *, done: bool, event_id: str | None = None, error: str | None = None, attempts: int | None = None) -> bool:
+        """False if the row no longer exists."""
         values: dict = {"error": error}
         if done:
             # Delivered or given up: the text is not needed any more (privacy);
@@ -154,4 +167,5 @@ class Outbox:
         if attempts is not None:
             values["attempts"] = attempts
         async with self.db.transaction() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+            result = await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        return bool(result.rowcount)

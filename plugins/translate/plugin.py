@@ -137,6 +137,9 @@ class TranslatePlugin(Plugin):
         user = await ctx.session.get(TranslateUser, msg.sender)
         if user is not None and not user.translate_mine:
             return
+        limits = self.services.limits
+        if limits is not None and not limits.allows("translations", msg.sender):
+            return  # one person's flood must not occupy the model for everyone; the message itself stays
         self._enqueue(ctx, kind="auto", source_event_id=msg.event_id, sender=msg.sender, text=msg.body, targets=[],
                       thread_root=msg.thread_root)
 
