@@ -61,6 +61,17 @@ class Outbox:
         session.add(row)
         return row
 
+    async def retract(self, session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
+        """Take back what the bot said: redact it if it was sent (returns the
+        queued redaction), delete it if not (then it is never sent)."""
+        row = await session.get(OutboxMessage, outbox_id)
+        if row is None:
+            return None
+        if row.sent_event_id:
+            return self.queue(session, row.room_id, {"redacts": row.sent_event_id}, event_type="m.room.redaction")
+        await session.delete(row)
+        return None
+
     def notify(self, rows: list[OutboxMessage] | None = None) -> None:
         """Call after the commit that queued `rows`: they are handed to the
         worker directly, sparing it a database round trip. Without rows the

@@ -561,12 +561,8 @@ class MembersPlugin(Plugin):
         queued = []
         echoes = (await session.scalars(select(ProfileEcho).where(ProfileEcho.user_id == user_id))).all()
         for echo in echoes:
-            row = await session.get(OutboxMessage, echo.outbox_id)
-            if row is not None and row.sent_event_id:
-                queued.append(self.services.outbox.queue(session, row.room_id, {"redacts": row.sent_event_id},
-                                                         event_type="m.room.redaction"))
-            elif row is not None:
-                await session.delete(row)  # not sent yet: never send it
+            if (redaction := await self.services.outbox.retract(session, echo.outbox_id)) is not None:
+                queued.append(redaction)
         await session.execute(delete(ProfileEcho).where(ProfileEcho.user_id == user_id))
         await session.execute(delete(Profile).where(Profile.user_id == user_id))
         await session.execute(delete(Onboarding).where(Onboarding.user_id == user_id))

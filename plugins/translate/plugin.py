@@ -175,12 +175,8 @@ class TranslatePlugin(Plugin):
         from the outbox instead) and delete the links."""
         queued = []
         for link in links:
-            row = await session.get(OutboxMessage, link.outbox_id)
-            if row is not None and row.sent_event_id:
-                queued.append(self.services.outbox.queue(session, link.room_id, {"redacts": row.sent_event_id},
-                                                         event_type="m.room.redaction"))
-            elif row is not None:
-                await session.delete(row)  # not sent yet: never send it
+            if (redaction := await self.services.outbox.retract(session, link.outbox_id)) is not None:
+                queued.append(redaction)
             await session.delete(link)
         return queued
 
