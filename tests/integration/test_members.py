@@ -1,6 +1,7 @@
 """Onboarding, profiles, moderator tools and GDPR self-service against a real
 Synapse (and, for erasure, both SQLite and a real PostgreSQL)."""
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -286,3 +287,31 @@ async def test_privacy_change_and_inactive_profiles(make_bot, users, accounts):
     assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM erasure_log").fetchone()[0] == 1
     con.close()
+
+
+async def test_open_dialogues_get_their_question_again_once_after_the_identity_upgrade(make_bot, users, accounts):
+    """Members on current Element could not read the unsigned bot: after the
+    upgrade each open dialogue gets its current question once more, as m.text
+    (it must reach the phone). The database of the version before has no
+    'resent' marker; a second start sends nothing again."""
+    mod, bernd = await users("mod"), await users("bernd")
+    bot = community_bot(make_bot, accounts, mod)
+    await join_space(mod, bernd)
+    dm = await dm_with_greeting(bernd, bot.user_id)
+    assert "Darf ich ein kurzes Profil" in await answer(bernd, dm, bot.user_id, "2")
+    bot.stop()
+    con = sqlite3.connect(bot.workdir / "data" / "diabot.db")
+    with con:
+        deleted = con.execute("DELETE FROM kv WHERE key = 'members.questions_resent_after_cross_signing'").rowcount
+    con.close()
+    assert deleted == 1  # the first start recorded it (nothing was open then)
+    before = len(bernd.from_sender(bot.user_id, dm))
+    bot.start()
+    await bernd.wait_until(lambda: len(bernd.from_sender(bot.user_id, dm)) > before, 30)
+    again = bernd.from_sender(bot.user_id, dm)[before:]
+    assert len(again) == 1 and "Darf ich ein kurzes Profil" in again[0]["content"]["body"]
+    assert again[0]["content"]["msgtype"] == "m.text"
+    bot.stop()
+    bot.start()
+    await asyncio.sleep(5)
+    assert len(bernd.from_sender(bot.user_id, dm)) == before + 1
