@@ -13,12 +13,13 @@ import uuid
 from collections import defaultdict
 
 from sqlalchemy import delete
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .commands import Invocation, Perm, Router, Unknown
 from .context import Context
 from .errors import Forbidden, UsageError, UserError
-from .events import Message, RoomEvent
+from .events import Message, RoomEvent, Unusable
 from .formatting import code_span
 from .metrics import Metrics
 from .plugin import Plugin, Services
@@ -26,6 +27,8 @@ from .ratelimit import Verdict
 from .storage.models import HandledEvent, utcnow
 
 log = logging.getLogger(__name__)
+# The database is unreachable: the batch must come again, nothing is skipped.
+DATABASE_DOWN = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 
 class Dispatcher:
@@ -53,9 +56,33 @@ class Dispatcher:
             return self.router.is_command(event.body) or bool(self.handlers.get(Message))
         return any(isinstance(event, kind) for kind in self.handlers)
 
-    async def dispatch(self, event: RoomEvent) -> None:
+    async def dispatch(self, event: RoomEvent | Unusable) -> None:
         """Raises only if the database is unreachable: then the caller must not
-        advance the sync token, and the event comes again."""
+        advance the sync token, and the event comes again. Anything else that
+        goes wrong with one event is logged, counted and the event skipped:
+        one poison event must not hold up every room."""
+        if isinstance(event, Unusable):
+            await self._skip(event.event_id, event.room_id, event.reason)
+            return
+        try:
+            await self._dispatch(event)
+        except DATABASE_DOWN:
+            raise
+        except Exception:
+            log.exception("an event could not be handled; skipped", extra={"event_id": event.event_id,
+                                                                           "room_id": event.room_id})
+            await self._skip(event.event_id, event.room_id, "handling failed after the error boundary")
+
+    async def _skip(self, event_id: str, room_id: str, reason: str) -> None:
+        self.metrics.unusable_events.inc()
+        log.warning("skipped an unusable event", extra={"event_id": event_id, "room_id": room_id, "reason": reason})
+        if not event_id:
+            return
+        async with self.services.db.transaction() as session:
+            if await session.get(HandledEvent, event_id) is None:
+                session.add(HandledEvent(event_id=event_id, room_id=room_id))
+
+    async def _dispatch(self, event: RoomEvent) -> None:
         if not self._wants(event):
             return
         db = self.services.db

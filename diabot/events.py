@@ -24,7 +24,8 @@ class RoomEvent:
     @property
     def thread_root(self) -> str | None:
         rel = self.relates_to
-        return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
+        root = rel.get("event_id")
+        return root if rel.get("rel_type") == "m.thread" and isinstance(root, str) else None
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Message(RoomEvent):
     def reply_to(self) -> str | None:
         reply = self.relates_to.get("m.in_reply_to")
         if isinstance(reply, dict) and not self.relates_to.get("is_falling_back"):
-            return reply.get("event_id")
+            target = reply.get("event_id")
+            return target if isinstance(target, str) else None
         return None
 
     @property
@@ -70,6 +72,16 @@ class Undecryptable(RoomEvent):
 
     target: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """An event that cannot be understood (malformed JSON shapes). It is
+    logged, counted and marked handled, never given to plugins."""
+
+    event_id: str
+    room_id: str
+    reason: str
 
 
 def strip_reply_fallback(body: str) -> str:

@@ -16,6 +16,8 @@ class Metrics:
         self.undecryptable = Counter("diabot_undecryptable_sessions",
                                      "Megolm sessions whose messages the bot could not decrypt", registry=self.registry)
         self.rate_limited = Counter("diabot_rate_limited", "Commands refused by a per-user limit", registry=self.registry)
+        self.unusable_events = Counter("diabot_unusable_events", "Malformed or unhandleable events, skipped",
+                                       registry=self.registry)
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
 
     def render(self) -> bytes:

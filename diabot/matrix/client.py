@@ -42,7 +42,7 @@ from nio import (
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from ..config import MatrixSettings
-from ..events import RoomEvent, Undecryptable
+from ..events import Message, RoomEvent, Undecryptable, Unusable
 from ..outbox import FILE_EVENT, LEAVE_EVENT, PermanentSendError
 from ..storage import Database
 from ..storage.models import HandledEvent, KnownRoom
@@ -71,7 +71,7 @@ PERMANENT_ERRCODES = {"M_FORBIDDEN", "M_TOO_LARGE", "M_NOT_FOUND", "M_BAD_JSON",
 # Versions in which room creators outrank everyone and are absent from power_levels.
 _CREATOR_POWER_VERSIONS = {"org.matrix.hydra.11"}
 
-EventSink = Callable[[RoomEvent], Awaitable[None]]
+EventSink = Callable[[RoomEvent | Unusable], Awaitable[None]]
 InvitePolicy = Callable[[str, str], Awaitable[bool]]
 
 
@@ -320,7 +320,8 @@ class MatrixClient:
                 return None
             encrypted = True
         source = getattr(event, "source", None)
-        return convert(source, room_id, encrypted) if isinstance(source, dict) else None
+        converted = convert(source, room_id, encrypted)
+        return converted if isinstance(converted, Message) else None
 
     async def send(self, room_id: str, event_type: str, content: dict, txn_id: str) -> str:
         try:
@@ -460,13 +461,9 @@ class MatrixClient:
             except Exception:  # already requested, or no session info
                 pass
             return
-        source = getattr(nio_event, "source", None)
-        if not isinstance(source, dict):
-            return
-        event = convert(source, room_id, encrypted=bool(getattr(nio_event, "decrypted", False)))
-        if event is not None:
-            await sink(event)
-            self._delivered_in_batch += 1
+        await sink(self._convert(getattr(nio_event, "source", None), room_id,
+                                 encrypted=bool(getattr(nio_event, "decrypted", False))))
+        self._delivered_in_batch += 1
 
     def _note_withheld(self, to_device_events: list) -> None:
         """Remember why a sender's client refused us a room key (nio ignores these)."""
@@ -488,6 +485,16 @@ class MatrixClient:
                 self.metrics.undecryptable.inc()
         return reason
 
+    @staticmethod
+    def _convert(source: object, room_id: str, encrypted: bool) -> RoomEvent | Unusable:
+        """convert() is total (fuzzed); this guard keeps a future bug in it from stopping the sync loop."""
+        try:
+            return convert(source, room_id, encrypted)
+        except Exception as exc:  # noqa: BLE001
+            event_id = source.get("event_id") if isinstance(source, dict) else ""
+            return Unusable(event_id=event_id if isinstance(event_id, str) else "", room_id=room_id,
+                            reason=f"convert failed: {type(exc).__name__}")
+
     async def _retry_undecrypted(self, sink: EventSink) -> None:
         pending, self._undecrypted = self._undecrypted, []
         now = time.monotonic()
@@ -505,9 +512,7 @@ class MatrixClient:
                 if waited < 600:
                     self._undecrypted.append((since, room_id, enc))
                 continue
-            event = convert(decrypted.source, room_id, encrypted=True)
-            if event is not None:
-                await sink(event)
+            await sink(self._convert(decrypted.source, room_id, encrypted=True))
 
     async def _ask_resend(self, room_id: str, enc: MegolmEvent, reason: str, sink: EventSink) -> None:
         """Once per chat and hour, so a member whose every message fails gets one answer, not one per message."""

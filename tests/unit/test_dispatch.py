@@ -222,3 +222,24 @@ async def test_one_user_hitting_the_command_limit_gets_one_answer_and_others_are
     bodies = [c["body"] for _, c in transport.sent]
     assert bodies[:4] == ["Pong!", "Pong!", "Pong!", "You are sending me a lot of commands at once. I will answer again in a minute."]
     assert bodies[4:] == ["Pong!"] * 6  # bernd's one and the admin's five
+
+
+async def test_unusable_and_unhandleable_events_are_counted_marked_handled_and_skipped(world, monkeypatch):
+    from diabot.events import Unusable
+    from diabot.storage.models import HandledEvent
+
+    dispatcher, transport, _ = world
+    await dispatcher.dispatch(Unusable(event_id="$bad", room_id="!r:x", reason="content is not an object"))
+
+    async def broken_context(event, session):  # a failure outside the error boundary
+        raise ValueError("bug before the boundary")
+    monkeypatch.setattr(dispatcher, "_context", broken_context)
+    await dispatcher.dispatch(msg("!ping", event_id="$boom"))  # must not raise: the batch goes on
+    monkeypatch.undo()
+    await dispatcher.dispatch(msg("!ping"))
+    await settle(transport, 1)
+    assert [c["body"] for _, c in transport.sent] == ["Pong!"]
+    assert dispatcher.metrics.unusable_events._value.get() == 2
+    async with dispatcher.services.db.sessions() as session:
+        assert await session.get(HandledEvent, "$bad") is not None
+        assert await session.get(HandledEvent, "$boom") is not None

@@ -1,0 +1,44 @@
+"""One malformed event must not silence the bot (real Synapse, raw events as
+an independent client would send them)."""
+
+import pytest
+
+from .helpers import room_with_bot
+
+pytestmark = pytest.mark.integration
+
+POISON = [
+    ("m.room.message", {"msgtype": "m.text", "body": "!ping", "m.relates_to": "garbage"}),
+    ("m.room.message", {"msgtype": "m.text", "body": "!ping", "m.relates_to": ["a", 1]}),
+    ("m.room.message", {"msgtype": "m.text", "body": "* !ping", "m.new_content": "x",
+                        "m.relates_to": {"rel_type": "m.replace", "event_id": 5}}),
+    ("m.room.message", {"msgtype": "m.text", "body": "!ping", "format": 3, "formatted_body": ["x"]}),
+    ("m.reaction", {"m.relates_to": "garbage"}),
+    ("m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": ["$x"], "key": 7}}),
+    ("m.room.message", {"msgtype": "m.text", "body": "!ping",
+                        "m.relates_to": {"m.in_reply_to": "not a dict", "rel_type": "m.thread", "event_id": {}}}),
+]
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_malformed_events_do_not_stop_the_bot(make_bot, users, encrypted):
+    bot = make_bot().start()
+    anna = await users("anna")
+    poisoned = await room_with_bot(anna, bot.user_id, encrypted=encrypted)
+    other = await room_with_bot(anna, bot.user_id, encrypted=encrypted)
+    poison_ids = [await anna.send_event(poisoned, etype, content) for etype, content in POISON]
+    after = await anna.send(poisoned, "!ping")
+    elsewhere = await anna.send(other, "!ping")
+    # The batch went through: the command after the poison and the one in another room are answered.
+    assert (await anna.reply_to(after, bot.user_id, poisoned, timeout=30))["content"]["body"] == "Pong!"
+    assert (await anna.reply_to(elsewhere, bot.user_id, other, timeout=30))["content"]["body"] == "Pong!"
+    # A "!ping" with a garbage relation is still a plain command: answered, exactly once.
+    answered = [e for e in anna.from_sender(bot.user_id, poisoned)
+                if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == poison_ids[0]]
+    assert len(answered) == 1
+    assert bot.health()[0] == 200
+    bot.stop()  # a restart does not replay or choke on them either
+    bot.start()
+    marker = await anna.send(poisoned, "!ping")
+    assert (await anna.reply_to(marker, bot.user_id, poisoned, timeout=30))["content"]["body"] == "Pong!"
+    assert "handling a sync batch failed" not in bot.log_text()
