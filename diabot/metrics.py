@@ -18,6 +18,8 @@ class Metrics:
         self.rate_limited = Counter("diabot_rate_limited", "Commands refused by a per-user limit", registry=self.registry)
         self.unusable_events = Counter("diabot_unusable_events", "Malformed or unhandleable events, skipped",
                                        registry=self.registry)
+        self.outbox_parked = Counter("diabot_outbox_parked", "Messages given up (permanent error or too many attempts)",
+                                     registry=self.registry)
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
 
     def render(self) -> bytes:

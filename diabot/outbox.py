@@ -10,6 +10,7 @@ Homeserver down: the row stays pending and is retried; nothing is dropped.
 from __future__ import annotations
 
 import asyncio
+import time
 import logging
 import uuid
 from typing import Protocol
@@ -55,6 +56,7 @@ class Outbox:
         # Ids delivered by this process: a row can be both in the table read
         # and in _ready when a commit races the read.
         self._done: set[int] = set()
+        self._retry_at: dict[str, float] = {}  # room id -> monotonic time of its next attempt
 
     def queue(self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message") -> OutboxMessage:
         row = OutboxMessage(txn_id=f"diabot-{uuid.uuid4().hex}", room_id=room_id, event_type=event_type, content=content, attempts=0)
@@ -100,44 +102,57 @@ class Outbox:
 
     async def _run(self) -> None:
         # The database is read at start (rows left by a crash) and after a
-        # failed send; otherwise rows come straight from notify().
+        # failed send; otherwise rows come straight from notify(). A room whose
+        # sends fail waits on its own back-off; the other rooms go on (order is
+        # kept per room, never across rooms).
         from_db = True
         while True:
             self._wake.clear()
             if self._reread:
                 from_db, self._reread = True, False
+            now = time.monotonic()
+            waiting = {room for room, at in self._retry_at.items() if at > now}
             if from_db:
                 self._ready.clear()  # whatever was committed is in the table
+                query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                if waiting:
+                    query = query.where(OutboxMessage.room_id.not_in(waiting))
                 async with self.db.sessions() as session:
-                    rows = list((await session.scalars(
-                        select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id).limit(200)
-                    )).all())
+                    rows = list((await session.scalars(query.order_by(OutboxMessage.id).limit(200))).all())
                 from_db = len(rows) == 200
             else:
                 rows = sorted(self._ready, key=lambda r: r.id)
                 self._ready.clear()
+                if any(r.room_id in waiting for r in rows):
+                    from_db = True  # read again from the table when their room's back-off is over
+                rows = [r for r in rows if r.room_id not in waiting]
             rows = [r for r in rows if r.id not in self._done]
             if not rows:
                 if not self._ready:
+                    pending = [at - now for at in self._retry_at.values() if at > now]
                     try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=60)
+                        await asyncio.wait_for(self._wake.wait(), timeout=min([60.0, *pending]))
                     except asyncio.TimeoutError:
-                        from_db = True  # belt and braces
+                        from_db = True  # a back-off is over (or belt and braces)
                 continue
             if not await self._deliver(rows):
                 from_db = True
-                await asyncio.sleep(self.max_retry_wait_s)
 
     async def _deliver(self, rows: list[OutboxMessage]) -> bool:
         """False when a send failed and should be retried later."""
+        blocked: set[str] = set()
         for row in rows:
+            if row.room_id in blocked:
+                continue  # keep this room's order: its earlier message failed
             if not await self._still_queued(row.id):
                 continue  # withdrawn meanwhile (e.g. !forget): never send it
             try:
                 event_id = await self.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
             except PermanentSendError as exc:
-                log.warning("outbox: giving up on a message", extra={"room_id": row.room_id, "error": str(exc)})
+                log.warning("outbox: parked a message that cannot be sent", extra={"room_id": row.room_id, "error": str(exc)})
                 await self._mark(row.id, error=str(exc)[:500], done=True)
+                if self.metrics:
+                    self.metrics.outbox_parked.inc()
                 continue
             except asyncio.CancelledError:
                 raise
@@ -146,7 +161,12 @@ class Outbox:
                 give_up = attempts >= self.MAX_ATTEMPTS
                 log.warning("outbox: send failed, will retry", extra={"room_id": row.room_id, "attempt": attempts, "error": repr(exc)[:300]})
                 await self._mark(row.id, error=repr(exc)[:500], done=give_up, attempts=attempts)
-                return False
+                if give_up and self.metrics:
+                    self.metrics.outbox_parked.inc()
+                blocked.add(row.room_id)
+                self._retry_at[row.room_id] = time.monotonic() + min(self.max_retry_wait_s, 0.25 * 2 ** min(attempts, 6))
+                continue
+            self._retry_at.pop(row.room_id, None)
             if not await self._mark(row.id, event_id=event_id, done=True) and event_id and row.event_type != "m.room.redaction":
                 # Withdrawn while it was being sent: take it back at once, no record remains to do it later.
                 try:
@@ -156,7 +176,7 @@ class Outbox:
                 continue
             if self.metrics:
                 self.metrics.messages_sent.inc()
-        return True
+        return not blocked
 
     async def _still_queued(self, row_id: int) -> bool:
         async with self.db.sessions() as session:

@@ -1,6 +1,6 @@
 import json
 
-from diabot.events import Message, strip_reply_fallback
+from diabot.events import Message, RoomEvent, Unusable, strip_reply_fallback
 from diabot.formatting import MAX_CONTENT_BYTES, notice_contents, reply_relation
 from diabot.matrix.convert import convert
 
@@ -34,8 +34,9 @@ def test_convert_thread_and_edit():
 
 
 def test_redacted_or_malformed_events_are_dropped():
-    assert convert({"event_id": "$1", "sender": "@a:x", "type": "m.room.message", "content": {}}, "!r", False) is None
-    assert convert({"type": "m.room.message"}, "!r", False) is None
+    redacted = convert({"event_id": "$1", "sender": "@a:x", "type": "m.room.message", "content": {}}, "!r", False)
+    assert type(redacted) is RoomEvent  # not a Message: nothing to answer
+    assert isinstance(convert({"type": "m.room.message"}, "!r", False), Unusable)
 
 
 def test_notice_shape_mentions_and_relation():
