@@ -15,6 +15,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 
+STUCK_AFTER_S = 15
+
+
 def build_web_app(app) -> web.Application:
     secret = app.settings.web.token
     token = secret.get_secret_value().strip() if secret is not None else ""
@@ -31,12 +34,17 @@ def build_web_app(app) -> web.Application:
         last = app.matrix.last_sync
         age = None if not last else round(time.monotonic() - last, 1)
         # A long-poll sync returns at least every sync_timeout; allow a margin.
-        sync_ok = age is not None and age < app.settings.matrix.sync_timeout_ms / 1000 + 60
+        # A loop that keeps failing (homeserver down, batch cannot be stored)
+        # is unhealthy after STUCK_AFTER_S, whatever the last good sync was.
+        stuck = app.matrix.stuck_since
+        stuck_s = None if stuck is None else round(time.monotonic() - stuck, 1)
+        sync_ok = (age is not None and age < app.settings.matrix.sync_timeout_ms / 1000 + 60
+                   and (stuck_s is None or stuck_s < STUCK_AFTER_S))
         status = 200 if db_ok and sync_ok else 503
         body: dict = {"status": "ok" if db_ok and sync_ok else "degraded"}
         if authorized(request):
             body.update({"database": "ok" if db_ok else "unreachable",
-                         "sync": {"ok": sync_ok, "seconds_since_last": age}})
+                         "sync": {"ok": sync_ok, "seconds_since_last": age, "failing_for_s": stuck_s}})
         return web.json_response(body, status=status)
 
     async def metrics(request: web.Request) -> web.Response:

@@ -101,6 +101,7 @@ class MatrixClient:
         self.user_id = settings.user_id
         self.client: AsyncClient | None = None
         self.last_sync = 0.0
+        self.stuck_since: float | None = None  # first failed sync or batch since the last good one
         self.synced = asyncio.Event()  # set after each handled batch (tests, health)
         self.stopping = asyncio.Event()
         self._creators: dict[str, frozenset[str]] = {}
@@ -368,6 +369,7 @@ class MatrixClient:
                 full_state=True if first else None,
             )
             if isinstance(resp, SyncError) or not isinstance(resp, SyncResponse):
+                self._note_stuck()
                 failures += 1
                 wait = min(self.settings.max_retry_wait_s, 0.25 * 2 ** min(failures, 6))
                 log.warning("sync failed, retrying", extra={"error": getattr(resp, "message", str(resp)), "wait_s": wait})
@@ -378,21 +380,28 @@ class MatrixClient:
             failures = 0
             try:
                 await self._handle_batch(resp, sink, invite_policy, resumed=token is not None or not first)
+                _failpoint("crash-before-token-save", handled=self._delivered_in_batch)
+                await self.db.set_value(SYNC_TOKEN_KEY, resp.next_batch)
             except Exception:
                 # Database unreachable or similar: do not advance the token;
                 # the batch comes again (handled events are skipped then).
+                self._note_stuck()
                 log.exception("handling a sync batch failed; will retry it")
                 self.client.next_batch = token
                 await asyncio.sleep(self.settings.max_retry_wait_s)
                 continue
-            _failpoint("crash-before-token-save", handled=self._delivered_in_batch)
             token = resp.next_batch
-            await self.db.set_value(SYNC_TOKEN_KEY, token)
+            self.stuck_since = None
             first = False
             self.last_sync = time.monotonic()
             self.synced.set()
             self.synced.clear()
             await self._e2ee_upkeep()
+
+    def _note_stuck(self) -> None:
+        """The loop is not getting through (homeserver or database): /health tells."""
+        if self.stuck_since is None:
+            self.stuck_since = time.monotonic()
 
     async def _e2ee_upkeep(self) -> None:
         c = self.client

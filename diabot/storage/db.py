@@ -83,10 +83,13 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
-    async def ping(self) -> bool:
-        try:
+    async def ping(self, timeout_s: float = 1.5) -> bool:
+        async def select_one() -> None:
             async with self.sessions() as session:
                 await session.execute(text("SELECT 1"))
+        try:
+            # Bounded: /health must answer even while the database hangs.
+            await asyncio.wait_for(select_one(), timeout_s)
             return True
         except Exception:
             return False

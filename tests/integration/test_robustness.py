@@ -42,3 +42,49 @@ async def test_malformed_events_do_not_stop_the_bot(make_bot, users, encrypted):
     marker = await anna.send(poisoned, "!ping")
     assert (await anna.reply_to(marker, bot.user_id, poisoned, timeout=30))["content"]["body"] == "Pong!"
     assert "handling a sync batch failed" not in bot.log_text()
+
+
+async def test_health_turns_unhealthy_while_the_loop_is_stuck_and_recovers(make_bot, users, tmp_path):
+    """The database goes away under the bot (a real PostgreSQL of this test's
+    own, stopped): the batch cannot be stored, /health says so within 30 s;
+    when the database is back, the command is answered, once."""
+    import asyncio
+    import time
+
+    from devtools.ports import free_port
+    from devtools.postgres import PostgresServer
+
+    pg = PostgresServer(tmp_path / "pg", port=free_port()).start()
+    try:
+        bot = make_bot(extra={"database": {"url": pg.create_database("stuck")}}).start()
+        anna = await users("anna")
+        room = await room_with_bot(anna, bot.user_id)
+        await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room)
+        assert bot.health()[0] == 200
+
+        pg.stop()
+        stuck_at = time.monotonic()
+        waiting = await anna.send(room, "!ping")
+        # The database check fails at once; the sync loop itself is reported stuck within 30 s.
+        while (health := bot.health())[1].get("sync", {}).get("ok", True):
+            assert time.monotonic() - stuck_at < 30, f"sync still reported fine after 30 s: {health}"
+            await asyncio.sleep(0.5)
+        status, body = bot.health()
+        assert status == 503 and body["database"] == "unreachable", body
+        assert body["sync"]["failing_for_s"] >= 15, body
+
+        pg.start()
+        reply = await anna.reply_to(waiting, bot.user_id, room, timeout=60)
+        assert reply["content"]["body"] == "Pong!"
+        for _ in range(60):
+            if bot.health()[0] == 200:
+                break
+            await asyncio.sleep(0.5)
+        assert bot.health()[0] == 200
+        await asyncio.sleep(2)
+        answers = [e for e in anna.from_sender(bot.user_id, room)
+                   if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == waiting]
+        assert len(answers) == 1
+        assert bot.proc.poll() is None  # it never died
+    finally:
+        pg.stop()

@@ -76,8 +76,11 @@ class BotProcess:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health", timeout=2) as resp:
                 return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            return err.code, {}
+        except urllib.error.HTTPError as err:  # 503: the body still says what is wrong
+            try:
+                return err.code, json.loads(err.read())
+            except ValueError:
+                return err.code, {}
         except OSError:
             return 0, {}
 
