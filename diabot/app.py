@@ -30,6 +30,7 @@ from .privacy import Privacy
 from .ratelimit import RateLimits
 from .scheduler import Scheduler
 from .storage import Database
+from .tasks import cancel_and_wait
 from .web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -141,9 +142,11 @@ class App:
             sync = asyncio.create_task(self.matrix.run(self.dispatcher.dispatch, self.invite_policy))
             stop = asyncio.create_task(self.matrix.stopping.wait())
             done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
-            sync.cancel()
-            stop.cancel()
-            for task in done:
-                if task is sync and not task.cancelled() and task.exception():
-                    raise task.exception()
+            failure = sync.exception() if sync in done and not sync.cancelled() else None
+            # Wait for the sync task to unwind before the exit stack closes the
+            # database and the client it may still be using.
+            await cancel_and_wait(sync)
+            await cancel_and_wait(stop)
+            if failure is not None:
+                raise failure
             log.info("diabot stopping")

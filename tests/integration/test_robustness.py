@@ -88,3 +88,22 @@ async def test_health_turns_unhealthy_while_the_loop_is_stuck_and_recovers(make_
         assert bot.proc.poll() is None  # it never died
     finally:
         pg.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_sigterm_is_a_clean_shutdown(make_bot, users, request, backend):
+    import time
+    import uuid
+
+    extra = {}
+    if backend == "postgresql":
+        extra["database"] = {"url": request.getfixturevalue("postgres").create_database("stop_" + uuid.uuid4().hex[:8])}
+    bot = make_bot(extra=extra).start()
+    anna = await users("anna")
+    room = await room_with_bot(anna, bot.user_id)
+    await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room)
+    t0 = time.monotonic()
+    assert bot.stop() == 0
+    assert time.monotonic() - t0 < 10
+    log = bot.log_text()
+    assert '"level": "error"' not in log and "CancelledError" not in log, bot.log_tail(10)
