@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Awaitable, Callable
 
@@ -53,6 +54,8 @@ from .identity import CrossSigning, KeyStore
 log = logging.getLogger(__name__)
 
 SYNC_TOKEN_KEY = "sync_token"
+INSTALLATION_KEY = "installation_id"
+DIRECT_MARKER = "org.diabot.direct"  # state event in the bot's direct chats, content.user_id = the member
 WITHHELD_TYPES = {"m.room_key.withheld", "org.matrix.room_key.withheld"}
 RESEND_ASK_INTERVAL_S = 3600
 
@@ -101,7 +104,8 @@ class MatrixClient:
         self.user_id = settings.user_id
         self.client: AsyncClient | None = None
         self.last_sync = 0.0
-        self.stuck_since: float | None = None  # first failed sync or batch since the last good one
+        self.stuck_since: float | None = None
+        self._installation_id: str | None = None  # first failed sync or batch since the last good one
         self.synced = asyncio.Event()  # set after each handled batch (tests, health)
         self.stopping = asyncio.Event()
         self._creators: dict[str, frozenset[str]] = {}
@@ -241,6 +245,54 @@ class MatrixClient:
             raise RuntimeError(f"could not create room: {getattr(resp, 'message', resp)}")
         return resp.room_id
 
+    async def open_direct(self, user_id: str, name: str) -> str:
+        """The encrypted direct chat with `user_id`, created at most once.
+
+        The room carries a `diabot.direct` state marker from its creation on;
+        a replay (the bot stopped after creating it, before recording it) finds
+        the room by that marker instead of opening a second one."""
+        existing = await self.find_direct(user_id)
+        if existing is not None:
+            log.info("reusing a direct chat found by its marker", extra={"room_id": existing})
+            return existing
+        initial_state = [
+            {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}},
+            # state_key "": Synapse refuses a state key that is someone else's user id.
+            {"type": DIRECT_MARKER, "state_key": "", "content": {"user_id": user_id,
+                                                                 "installation": await self._installation()}},
+        ]
+        resp = await self.client.room_create(name=name or None, invite=[user_id], initial_state=initial_state,
+                                             is_direct=True, preset=RoomPreset.private_chat)
+        if not isinstance(resp, RoomCreateResponse):
+            raise RuntimeError(f"could not create a direct chat: {getattr(resp, 'message', resp)}")
+        _failpoint("after-create-direct", handled=1)
+        return resp.room_id
+
+    async def _installation(self) -> str:
+        """This installation's id (its database): a direct chat recorded by
+        another installation of the same account is not ours to resume."""
+        if self._installation_id is None:
+            value = await self.db.get_value(INSTALLATION_KEY)
+            if value is None:
+                value = uuid.uuid4().hex
+                await self.db.set_value(INSTALLATION_KEY, value)
+            self._installation_id = value
+        return self._installation_id
+
+    async def find_direct(self, user_id: str) -> str | None:
+        """A room of ours with the direct-chat marker for this user (two people at most)."""
+        if self.client is None:
+            return None
+        for room_id, room in list(self.client.rooms.items()):
+            if room.joined_count + room.invited_count > 2:
+                continue
+            if user_id not in room.users and user_id not in room.invited_users:
+                continue
+            marker = await self.get_state(room_id, DIRECT_MARKER)
+            if marker and marker.get("user_id") == user_id and marker.get("installation") == await self._installation():
+                return room_id
+        return None
+
     async def put_state(self, room_id: str, event_type: str, content: dict, state_key: str = "") -> None:
         resp = await self.client.room_put_state(room_id, event_type, content, state_key=state_key)
         if not isinstance(resp, RoomPutStateResponse):
@@ -263,6 +315,10 @@ class MatrixClient:
             if user_id != self.user_id and user_id not in creators:
                 users[user_id] = level
         await self.put_state(room_id, "m.room.power_levels", content)
+
+    def has_joined(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id) if self.client else None
+        return room is not None and user_id in room.users and user_id not in room.invited_users
 
     def is_member(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id) if self.client else None

@@ -168,11 +168,15 @@ class MembersPlugin(Plugin):
             log.warning("not opening another direct chat: per-user limit", extra={"room_id": ctx.room_id})
             return None
         lang = d.guess_language(user_id)
-        room_id = await self.services.rooms.create_room("diabot", "", invite=[user_id], encrypted=True, is_direct=True)
+        room_id = await self.services.rooms.open_direct(user_id, "diabot")
         state = Onboarding(user_id=user_id, dm_room_id=room_id, status="invited", step="language",
                            answers={"guess": lang} if lang else {})
         ctx.session.add(state)
         log.info("opened an onboarding chat", extra={"room_id": room_id})
+        if self.services.rooms.has_joined(room_id, user_id):
+            # A direct chat found again after a stop: they joined it already, so no join event will start it.
+            state.status = "active"
+            await self._prompt(ctx, state, greet=True)
         return state
 
     # ---- the dialogue -------------------------------------------------------------------

@@ -55,9 +55,9 @@ async def join_space(mod, user) -> str:
     return space
 
 
-async def dm_with_greeting(user, bot_id, timeout=60):
+async def dm_with_greeting(user, bot_id, timeout=60, since=0):
     def find():
-        for e in user.events:
+        for e in user.events[since:]:
             if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", ""):
                 return e["room_id"]
         return None
@@ -315,3 +315,30 @@ async def test_open_dialogues_get_their_question_again_once_after_the_identity_u
     bot.start()
     await asyncio.sleep(5)
     assert len(bernd.from_sender(bot.user_id, dm)) == before + 1
+
+
+async def test_a_stop_right_after_opening_the_direct_chat_never_opens_a_second(make_bot, users, accounts):
+    """SIGKILL-like stop after the DM was created, before it was recorded: the
+    replay finds the room by its marker and reuses it."""
+    mod, bernd = await users("mod"), await users("bernd")
+    earlier_rooms, earlier_events = set(bernd.client.rooms), len(bernd.events)  # chats of earlier tests
+    mod_since = len(mod.events)
+    bot = community_bot(make_bot, accounts, mod)
+    space = await space_of(mod)
+    await dm_with_greeting(mod, bot.user_id, since=mod_since)  # the moderator's own DM is settled first
+    bot.arm_failpoint("after-create-direct")
+    await mod.client.room_invite(space, bernd.user_id)
+    for _ in range(100):
+        if bot.proc.poll() is not None:
+            break
+        await asyncio.sleep(0.2)
+    assert bot.proc.returncode == 137, "the failpoint did not fire"
+    bot.start()
+    dm = await dm_with_greeting(bernd, bot.user_id, since=earlier_events)
+    await asyncio.sleep(3)
+    with_bot = [r for r in bernd.client.rooms.values()
+                if bot.user_id in r.users and r.room_id not in earlier_rooms and r.joined_count <= 2 and r.room_id != space]
+    assert [r.room_id for r in with_bot] == [dm]
+    greetings = [e for e in bernd.events[earlier_events:]
+                 if e.get("sender") == bot.user_id and "1. Nederlands" in e["content"].get("body", "")]
+    assert len(greetings) == 1
