@@ -111,7 +111,12 @@ class Outbox:
             if self._reread:
                 from_db, self._reread = True, False
             now = time.monotonic()
-            waiting = {room for room, at in self._retry_at.items() if at > now}
+            due_again = [room for room, at in self._retry_at.items() if at <= now]
+            if due_again:
+                from_db = True  # a room's back-off is over: its rows are only in the table
+                for room in due_again:
+                    del self._retry_at[room]
+            waiting = set(self._retry_at)
             if from_db:
                 self._ready.clear()  # whatever was committed is in the table
                 query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))

@@ -67,11 +67,12 @@ async def dm_with_greeting(user, bot_id, timeout=60, since=0):
 
 async def test_joining_the_space_starts_a_german_onboarding(make_bot, users, accounts):
     mod, bernd = await users("mod"), await users("bernd")
+    since = len(bernd.events)
     bot = community_bot(make_bot, accounts, mod)
     space = await space_of(mod)
     await mod.client.room_invite(space, bernd.user_id)  # bernd accepts (test users accept invites)
 
-    dm = await dm_with_greeting(bernd, bot.user_id)
+    dm = await dm_with_greeting(bernd, bot.user_id, since=since)
     assert bernd.client.rooms[dm].encrypted
     body = await answer(bernd, dm, bot.user_id, "2")
     assert "Darf ich ein kurzes Profil" in body and "!vergiss" in body
@@ -295,9 +296,10 @@ async def test_open_dialogues_get_their_question_again_once_after_the_identity_u
     (it must reach the phone). The database of the version before has no
     'resent' marker; a second start sends nothing again."""
     mod, bernd = await users("mod"), await users("bernd")
+    since = len(bernd.events)  # greetings of earlier tests' bots
     bot = community_bot(make_bot, accounts, mod)
     await join_space(mod, bernd)
-    dm = await dm_with_greeting(bernd, bot.user_id)
+    dm = await dm_with_greeting(bernd, bot.user_id, since=since)
     assert "Darf ich ein kurzes Profil" in await answer(bernd, dm, bot.user_id, "2")
     bot.stop()
     con = sqlite3.connect(bot.workdir / "data" / "diabot.db")

@@ -30,7 +30,7 @@ def fake_app(web: dict):
 
     settings = parse_settings({**GOOD, "web": web}, env={})
     return SimpleNamespace(settings=settings, db=SimpleNamespace(ping=ping), metrics=Metrics(),
-                           matrix=SimpleNamespace(last_sync=time.monotonic()),
+                           matrix=SimpleNamespace(last_sync=time.monotonic(), stuck_since=None),
                            outbox=SimpleNamespace(pending_count=pending_count))
 
 
