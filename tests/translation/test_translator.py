@@ -6,20 +6,11 @@ import time
 
 import pytest
 
-from devtools.argos_model import build_argosmodel
 from diabot.translation.engine import ArgosEngine, EngineSettings, NoModel
 from diabot.translation.segment import Glossary
 from diabot.translation.translator import Translator
 
 
-@pytest.fixture(scope="module")
-def packages(tmp_path_factory):
-    models = tmp_path_factory.mktemp("m")
-    for pair in (("nl", "en"), ("en", "de")):
-        build_argosmodel(models, *pair)
-    packages = tmp_path_factory.mktemp("p")
-    ArgosEngine(EngineSettings(packages)).install_file(models)
-    return packages
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from devtools.argos_model import build_argosmodel
 from diabot.translation.engine import ArgosEngine, EngineSettings
 from diabot.translation.segment import Glossary, cut, sentences, split_pieces
 from diabot.translation.translator import Translator
@@ -122,14 +121,6 @@ def test_cut_keeps_everything_and_respects_the_limit():
 
 # ---- the event loop while a huge message is translated -------------------------------
 
-@pytest.fixture(scope="module")
-def packages(tmp_path_factory):
-    models = tmp_path_factory.mktemp("m")
-    for pair in (("nl", "en"), ("en", "de")):
-        build_argosmodel(models, *pair)
-    packages = tmp_path_factory.mktemp("p")
-    ArgosEngine(EngineSettings(packages)).install_file(models)
-    return packages
 
 
 def distinct_sentences(size: int) -> str:
