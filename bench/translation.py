@@ -28,9 +28,26 @@ from diabot.translation.segment import Glossary  # noqa: E402
 from diabot.translation.translator import Translator  # noqa: E402
 
 SENTENCE = "Wij zoeken een partner voor zonnepanelen op ons bedrijfsdak in Emmen"
-SUBJECTS = ["Ons bedrijf", "Onze werkplaats", "De gemeente", "Mijn collega", "Het bestuur", "Onze klant", "De school", "Het team"]
-OBJECTS = ["een installateur", "een vertaler", "een monteur", "een stagiair", "een vergaderruimte", "een heftruck",
-           "een adviseur", "een leverancier"]
+SUBJECTS = [
+    "Ons bedrijf",
+    "Onze werkplaats",
+    "De gemeente",
+    "Mijn collega",
+    "Het bestuur",
+    "Onze klant",
+    "De school",
+    "Het team",
+]
+OBJECTS = [
+    "een installateur",
+    "een vertaler",
+    "een monteur",
+    "een stagiair",
+    "een vergaderruimte",
+    "een heftruck",
+    "een adviseur",
+    "een leverancier",
+]
 # Random weights never emit </s>: bound the output like a real model's
 # (about as long as the input), the same for both sides of the comparison.
 LENGTH_RATIO = 1.2
@@ -50,8 +67,14 @@ async def main() -> None:
         for pair in (("nl", "en"), ("en", "de")):
             build_argosmodel(tmp / "models", *pair, shape=ARGOS_BASE, eos_bias=0.0)
         build_s = time.perf_counter() - t0
-        settings = EngineSettings(tmp / "packages", compute_type="int8", inter_threads=1, intra_threads=2, beam_size=1,
-                                  max_length_ratio=LENGTH_RATIO)
+        settings = EngineSettings(
+            tmp / "packages",
+            compute_type="int8",
+            inter_threads=1,
+            intra_threads=2,
+            beam_size=1,
+            max_length_ratio=LENGTH_RATIO,
+        )
         ArgosEngine(settings).install_file(tmp / "models")
 
         rss_base = rss_mb()
@@ -66,8 +89,13 @@ async def main() -> None:
         pkg = engine._packages[("nl", "en")]
         ct2 = engine._translator(("nl", "en"))
         tokens = pkg.tokenizer.encode(SENTENCE)
-        opts = dict(replace_unknowns=True, beam_size=1, max_batch_size=64, length_penalty=0.2,
-                    max_decoding_length=min(512, int(LENGTH_RATIO * len(tokens)) + 10))
+        opts = dict(
+            replace_unknowns=True,
+            beam_size=1,
+            max_batch_size=64,
+            length_penalty=0.2,
+            max_decoding_length=min(512, int(LENGTH_RATIO * len(tokens)) + 10),
+        )
         direct, ours = [], []
         for _ in range(25):
             t = time.perf_counter()
@@ -91,14 +119,21 @@ async def main() -> None:
         burst_batches = translator.batches - batches_before
         translator.close()
 
-    print(f"\nTranslator on a random-weights Argos-shape model ({len(tokens)}-token sentence, int8, greedy, "
-          f"intra_threads=2; models built in {build_s:.0f} s)\n")
+    print(
+        f"\nTranslator on a random-weights Argos-shape model ({len(tokens)}-token sentence, int8, greedy, "
+        f"intra_threads=2; models built in {build_s:.0f} s)\n"
+    )
     print("| measurement | baseline | diabot | ratio | goal |")
     print("|---|---:|---:|---:|---:|")
     d, o = statistics.median(direct), statistics.median(ours)
-    print(f"| (a) one message, median of 25 (ms) | {d * 1000:.0f} (direct translate_batch) | {o * 1000:.0f} | {o / d:.3f} | ≤ 1.10 |")
-    print(f"| (b) burst of 64 messages from 8 rooms (msg/s) | {sequential:.2f} (one at a time) | {burst:.2f} "
-          f"({burst_batches} batches) | {burst / sequential:.2f}× | ≥ 4× |")
+    print(
+        f"| (a) one message, median of 25 (ms) | {d * 1000:.0f} (direct translate_batch) | {o * 1000:.0f} | "
+        f"{o / d:.3f} | ≤ 1.10 |"
+    )
+    print(
+        f"| (b) burst of 64 messages from 8 rooms (msg/s) | {sequential:.2f} (one at a time) | {burst:.2f} "
+        f"({burst_batches} batches) | {burst / sequential:.2f}× | ≥ 4× |"
+    )
     print(f"| (c) RSS with one model (MB, over {rss_base:.0f} before loading) | | {rss_one - rss_base:.0f} | | |")
     print(f"| (c) RSS with a pivot pair nl→en→de (MB) | | {rss_pivot - rss_base:.0f} | | |")
 

@@ -61,17 +61,29 @@ def _train_sentencepiece(folder: Path, vocab: int) -> list[str]:
     corpus = folder / "corpus.txt"
     if vocab <= 1000:
         corpus.write_text(CORPUS * 20)
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "sp"), vocab_size=vocab,
-                                       character_coverage=1.0, model_type="unigram", hard_vocab_limit=False,
-                                       minloglevel=2)
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(folder / "sp"),
+            vocab_size=vocab,
+            character_coverage=1.0,
+            model_type="unigram",
+            hard_vocab_limit=False,
+            minloglevel=2,
+        )
     else:
         # A big vocabulary cannot be learned from a small text: train a small
         # model for tokenizing and pad the vocabulary with synthetic pieces;
         # the cost of inference depends on its size, not on its content.
         corpus.write_text(CORPUS * 20)
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "sp"), vocab_size=400,
-                                       character_coverage=1.0, model_type="unigram", hard_vocab_limit=False,
-                                       minloglevel=2)
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(folder / "sp"),
+            vocab_size=400,
+            character_coverage=1.0,
+            model_type="unigram",
+            hard_vocab_limit=False,
+            minloglevel=2,
+        )
     processor = spm.SentencePieceProcessor(model_file=str(folder / "sp.model"))
     pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
     pieces += [f"▁x{i}" for i in range(vocab - len(pieces))]
@@ -120,8 +132,15 @@ def _shape_for(path: str, d: int, f: int, v: int, weight) -> np.ndarray:
     raise ValueError(f"no shape rule for {path}")
 
 
-def build_argosmodel(out_dir: Path, from_code: str, to_code: str, shape: ModelShape = TINY,
-                     quantization: str = "int8", seed: int = 0, eos_bias: float = 1.0) -> Path:
+def build_argosmodel(
+    out_dir: Path,
+    from_code: str,
+    to_code: str,
+    shape: ModelShape = TINY,
+    quantization: str = "int8",
+    seed: int = 0,
+    eos_bias: float = 1.0,
+) -> Path:
     """Write `<out_dir>/translate-<from>_<to>.argosmodel` and return its path."""
     import ctranslate2
     from ctranslate2.specs import transformer_spec
@@ -150,11 +169,21 @@ def build_argosmodel(out_dir: Path, from_code: str, to_code: str, shape: ModelSh
                 return spec
 
         _Random().convert(str(top / "model"), quantization=quantization, force=True)
-        (top / "metadata.json").write_text(json.dumps({
-            "package_version": "0.0.1-test", "argos_version": "1.12", "from_code": from_code,
-            "from_name": names.get(from_code, from_code), "to_code": to_code, "to_name": names.get(to_code, to_code),
-            "type": "translate", "languages": [], "links": [],
-        }))
+        (top / "metadata.json").write_text(
+            json.dumps(
+                {
+                    "package_version": "0.0.1-test",
+                    "argos_version": "1.12",
+                    "from_code": from_code,
+                    "from_name": names.get(from_code, from_code),
+                    "to_code": to_code,
+                    "to_name": names.get(to_code, to_code),
+                    "type": "translate",
+                    "languages": [],
+                    "links": [],
+                }
+            )
+        )
         target = out_dir / f"translate-{from_code}_{to_code}.argosmodel"
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(top.rglob("*")):

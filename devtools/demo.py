@@ -26,7 +26,7 @@ THEMES = yaml.safe_load((ROOT / "config" / "themes.yaml").read_text(encoding="ut
 PEOPLE = {
     "diabot": "diabot-demo-pw",
     "moderator": "moderator-demo-pw",
-    "jan": "jan-demo-pw",      # Dutch member (Emmen)
+    "jan": "jan-demo-pw",  # Dutch member (Emmen)
     "katrin": "katrin-demo-pw",  # German member (Emsland)
 }
 
@@ -59,12 +59,16 @@ def invite_members(server: SynapseServer, creds: dict[str, dict], rooms: dict[st
     """The moderator joins the space and invites the two demo members; when
     they accept, the bot starts its onboarding chat with them."""
     mod = creds["moderator"]["access_token"]
-    for slug, room in rooms.items():
+    for _slug, room in rooms.items():
         _api(server, "POST", f"/_matrix/client/v3/join/{urllib.parse.quote(room)}", mod, {})
     space = rooms["_space"]
     for name in ("jan", "katrin"):
-        status, data = server.request("POST", f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/invite",
-                                      {"user_id": creds[name]["user_id"]}, token=mod)
+        status, data = server.request(
+            "POST",
+            f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/invite",
+            {"user_id": creds[name]["user_id"]},
+            token=mod,
+        )
         if status >= 400 and "already" not in json.dumps(data):
             raise RuntimeError(f"invite {name}: {status} {data}")
 
@@ -93,8 +97,12 @@ def main() -> int:
             "plugins": {"core": {}, "community": {}, "members": {}, "translate": {}},
         }
         (data / "diabot.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        bot = subprocess.Popen([sys.executable, "-m", "diabot", "-c", str(data / "diabot.yaml"), "run"],
-                               cwd=ROOT, stdout=open(data / "bot.log", "ab"), stderr=subprocess.STDOUT)
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "diabot", "-c", str(data / "diabot.yaml"), "run"],
+            cwd=ROOT,
+            stdout=open(data / "bot.log", "ab"),  # noqa: SIM115 - owned by the bot process
+            stderr=subprocess.STDOUT,
+        )
         rooms = wait_for_space(data / "bot" / "diabot.db")
         if bot.poll() is not None:
             print((data / "bot.log").read_text()[-3000:])

@@ -66,8 +66,10 @@ def ensure_postgres_installed() -> Path:
     if bin_dir := _find_bin_dir():
         return bin_dir
     if os.geteuid() != 0:
-        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql and we are not root "
-                           "to install them: run `sudo apt-get install --no-install-recommends postgresql`")
+        raise RuntimeError(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql and we are not root "
+            "to install them: run `sudo apt-get install --no-install-recommends postgresql`"
+        )
     with open(_INSTALL_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if bin_dir := _find_bin_dir():  # another process installed it while we waited
@@ -118,19 +120,34 @@ class PostgresServer:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         self._secrets = json.loads(self._secrets_file.read_text())
-        result = self._run_server_tool("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file),
-                                       "-o", f"-p {self.port}", "-w", "-t", "60")
+        result = self._run_server_tool(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            f"-p {self.port}",
+            "-w",
+            "-t",
+            "60",
+        )
         if result.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed ({result.stderr.strip()}); server log tail:\n{self._log_tail()}")
         atexit.unregister(self.stop)  # once per server, however often it is restarted
         atexit.register(self.stop)  # a test run that dies should not leave a postmaster behind
         # Idempotent, so a cluster whose first start died before this still gets its role.
-        self.psql("postgres", f"""
+        self.psql(
+            "postgres",
+            f"""
             SELECT 'CREATE ROLE {_ROLE} LOGIN PASSWORD ' || quote_literal(:'pw')
              WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{_ROLE}') \\gexec
             SELECT 'CREATE DATABASE {_ROLE} OWNER {_ROLE}'
              WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{_ROLE}') \\gexec
-            """, variables={"pw": self._secrets[_ROLE]})
+            """,
+            variables={"pw": self._secrets[_ROLE]},
+        )
         return self
 
     def stop(self) -> None:
@@ -144,8 +161,9 @@ class PostgresServer:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- databases ---------------------------------------------------------
@@ -200,7 +218,9 @@ class PostgresServer:
         if self._as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         # cwd: the postgres user may not be allowed into the caller's cwd, which makes initdb grumble.
-        return subprocess.run(cmd, check=False, cwd=self.pg_dir, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            cmd, check=False, cwd=self.pg_dir, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
 
     def _hand_to_postgres(self) -> None:
         try:
@@ -228,10 +248,18 @@ class PostgresServer:
             shutil.chown(pwfile, "postgres", "postgres")
         try:
             result = self._run_server_tool(
-                "initdb", "-D", str(self.data_dir), "-U", _SUPERUSER, f"--pwfile={pwfile}",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                _SUPERUSER,
+                f"--pwfile={pwfile}",
                 "--auth=scram-sha-256",  # passwords even on the socket: no trust, no peer
-                "--encoding=UTF8", "--no-locale",  # same collation everywhere, no locale packages needed
-                "--no-sync", "--no-instructions")
+                "--encoding=UTF8",
+                "--no-locale",  # same collation everywhere, no locale packages needed
+                "--no-sync",
+                "--no-instructions",
+            )
         finally:
             pwfile.unlink()
         if result.returncode != 0:
@@ -243,7 +271,9 @@ class PostgresServer:
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": socket_dir,
             # Throwaway data: trade crash safety for speed.
-            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
         }
         # In the file rather than `pg_ctl -o`, which goes through a shell and would split paths with spaces.
         with open(self.data_dir / "postgresql.conf", "a") as conf:

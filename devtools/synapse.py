@@ -8,6 +8,7 @@ apart from the bot's, because its ~240 MB of pinned deps would fight ours.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -36,10 +37,25 @@ _RELAXED = {"per_second": 1000, "burst_count": 100000}
 # Every test client comes from 127.0.0.1 and shares the per-IP limits; the
 # defaults (e.g. 5 logins, then a 5-minute 429) would break the suite.
 RATE_LIMITS: dict[str, Any] = {
-    **{k: _RELAXED for k in (
-        "rc_message", "rc_registration", "rc_joins_per_room", "rc_room_creation", "rc_admin_redaction",
-        "rc_3pid_validation", "rc_third_party_invite", "rc_media_create", "rc_delayed_event_mgmt", "rc_reports",
-        "rc_user_directory", "rc_profile", "rc_key_requests", "rc_registration_token_validity")},
+    **{
+        k: _RELAXED
+        for k in (
+            "rc_message",
+            "rc_registration",
+            "rc_joins_per_room",
+            "rc_room_creation",
+            "rc_admin_redaction",
+            "rc_3pid_validation",
+            "rc_third_party_invite",
+            "rc_media_create",
+            "rc_delayed_event_mgmt",
+            "rc_reports",
+            "rc_user_directory",
+            "rc_profile",
+            "rc_key_requests",
+            "rc_registration_token_validity",
+        )
+    },
     "rc_login": {"address": _RELAXED, "account": _RELAXED, "failed_attempts": _RELAXED},
     "rc_joins": {"local": _RELAXED, "remote": _RELAXED},
     "rc_invites": {"per_room": _RELAXED, "per_user": _RELAXED, "per_issuer": _RELAXED},
@@ -63,8 +79,13 @@ def _child_env() -> dict[str, str]:
 
 
 def _has_synapse(python: Path) -> bool:
-    return python.exists() and subprocess.run(
-        [str(python), "-c", "import synapse"], capture_output=True, env=_child_env(), check=False).returncode == 0
+    return (
+        python.exists()
+        and subprocess.run(
+            [str(python), "-c", "import synapse"], capture_output=True, env=_child_env(), check=False
+        ).returncode
+        == 0
+    )
 
 
 def ensure_synapse_venv(venv: Path | None = None) -> Path:
@@ -80,10 +101,16 @@ def ensure_synapse_venv(venv: Path | None = None) -> Path:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
             result = subprocess.run(
                 [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", SYNAPSE_REQUIREMENT],
-                capture_output=True, text=True, env=_child_env(), check=False)
+                capture_output=True,
+                text=True,
+                env=_child_env(),
+                check=False,
+            )
             if result.returncode != 0 or not _has_synapse(python):
-                raise RuntimeError(f"installing {SYNAPSE_REQUIREMENT} into {venv} failed:\n"
-                                   f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+                raise RuntimeError(
+                    f"installing {SYNAPSE_REQUIREMENT} into {venv} failed:\n"
+                    f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+                )
     return python
 
 
@@ -135,10 +162,25 @@ class SynapseServer:
         generated = self.base_dir / "generated.yaml"
         if not generated.exists():
             result = subprocess.run(
-                [str(python), "-m", "synapse.app.homeserver", "--server-name", self.server_name,
-                 "--config-path", str(generated), "--data-directory", str(self.base_dir),
-                 "--generate-config", "--report-stats=no"],
-                capture_output=True, text=True, cwd=self.base_dir, env=_child_env(), check=False)
+                [
+                    str(python),
+                    "-m",
+                    "synapse.app.homeserver",
+                    "--server-name",
+                    self.server_name,
+                    "--config-path",
+                    str(generated),
+                    "--data-directory",
+                    str(self.base_dir),
+                    "--generate-config",
+                    "--report-stats=no",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=self.base_dir,
+                env=_child_env(),
+                check=False,
+            )
             if result.returncode != 0:
                 generated.unlink(missing_ok=True)
                 raise RuntimeError(f"synapse --generate-config failed:\n{result.stdout}\n{result.stderr}")
@@ -152,19 +194,37 @@ class SynapseServer:
             secrets[key] = match.group(1)
 
         log_config = self.base_dir / "log.config"
-        log_config.write_text(json.dumps({
-            "version": 1,
-            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-            "handlers": {"file": {"class": "logging.FileHandler", "formatter": "plain",
-                                  "filename": str(self.base_dir / "homeserver.log")}},
-            "root": {"level": "WARNING", "handlers": ["file"]},
-            "disable_existing_loggers": False,
-        }, indent=1))
+        log_config.write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+                    "handlers": {
+                        "file": {
+                            "class": "logging.FileHandler",
+                            "formatter": "plain",
+                            "filename": str(self.base_dir / "homeserver.log"),
+                        }
+                    },
+                    "root": {"level": "WARNING", "handlers": ["file"]},
+                    "disable_existing_loggers": False,
+                },
+                indent=1,
+            )
+        )
         config = {
             "server_name": self.server_name,
             "pid_file": str(self.base_dir / "homeserver.pid"),
-            "listeners": [{"port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
-                           "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}]}],
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": ["127.0.0.1"],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
             "database": {"name": "sqlite3", "args": {"database": str(self.base_dir / "homeserver.db")}},
             "log_config": str(log_config),
             "media_store_path": str(self.base_dir / "media_store"),
@@ -196,8 +256,13 @@ class SynapseServer:
             # before we stop it in order, and stop() can signal the whole group.
             self.proc = subprocess.Popen(
                 [str(python), "-m", "synapse.app.homeserver", "--config-path", str(cfg)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.base_dir, env=_child_env(), start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.base_dir,
+                env=_child_env(),
+                start_new_session=True,
+            )
         atexit.register(self.stop)  # don't leave an orphan if the caller forgets
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -226,10 +291,8 @@ class SynapseServer:
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and not self._gone(proc):
                 time.sleep(0.05)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(5)  # reap the zombie
-        except subprocess.TimeoutExpired:
-            pass
 
     @staticmethod
     def _gone(proc: subprocess.Popen[bytes]) -> bool:
@@ -261,8 +324,9 @@ class SynapseServer:
 
     # ---- HTTP API -------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                token: str | None = None) -> tuple[int, dict[str, Any]]:
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """JSON request to this server; returns (status, decoded body) even for 4xx/5xx."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method)
@@ -291,11 +355,16 @@ class SynapseServer:
         if status != 200:
             raise RuntimeError(f"register nonce: {status} {nonce_body}")
         nonce = nonce_body["nonce"]
-        mac = hmac.new(self._shared_secret().encode(), b"\x00".join([
-            nonce.encode(), username.encode(), password.encode(), b"admin" if admin else b"notadmin"]),
-            hashlib.sha1).hexdigest()
-        status, data = self.request("POST", "/_synapse/admin/v1/register", {
-            "nonce": nonce, "username": username, "password": password, "admin": admin, "mac": mac})
+        mac = hmac.new(
+            self._shared_secret().encode(),
+            b"\x00".join([nonce.encode(), username.encode(), password.encode(), b"admin" if admin else b"notadmin"]),
+            hashlib.sha1,
+        ).hexdigest()
+        status, data = self.request(
+            "POST",
+            "/_synapse/admin/v1/register",
+            {"nonce": nonce, "username": username, "password": password, "admin": admin, "mac": mac},
+        )
         if status == 200:
             return {k: data[k] for k in ("user_id", "access_token", "device_id")}
         if data.get("errcode") == "M_USER_IN_USE":
@@ -304,9 +373,11 @@ class SynapseServer:
 
     def login(self, username: str, password: str) -> dict[str, str]:
         """Password login (a new device each time); returns {user_id, access_token, device_id}."""
-        status, data = self.request("POST", "/_matrix/client/v3/login", {
-            "type": "m.login.password", "identifier": {"type": "m.id.user", "user": username},
-            "password": password})
+        status, data = self.request(
+            "POST",
+            "/_matrix/client/v3/login",
+            {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": username}, "password": password},
+        )
         if status != 200:
             raise RuntimeError(f"login {username}: {status} {data}")
         return {k: data[k] for k in ("user_id", "access_token", "device_id")}
@@ -320,8 +391,7 @@ class SynapseServer:
     def override_ratelimit(self, user_id: str) -> None:
         """Lift the message rate limit for one user (0/0 means "no limit")."""
         path = f"/_synapse/admin/v1/users/{urllib.parse.quote(user_id, safe='')}/override_ratelimit"
-        status, data = self.request("POST", path, {"messages_per_second": 0, "burst_count": 0},
-                                    token=self.admin_token)
+        status, data = self.request("POST", path, {"messages_per_second": 0, "burst_count": 0}, token=self.admin_token)
         if status != 200:
             raise RuntimeError(f"override_ratelimit {user_id}: {status} {data}")
 

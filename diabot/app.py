@@ -83,12 +83,15 @@ class App:
         secure_data_dir(settings.data_dir)
         self.metrics = Metrics()
         self.db = Database(settings.database_url())
-        self.matrix = MatrixClient(settings.matrix, settings.data_dir, self.db, settings.bot.max_event_age_s, self.metrics)
+        self.matrix = MatrixClient(
+            settings.matrix, settings.data_dir, self.db, settings.bot.max_event_age_s, self.metrics
+        )
         self.outbox = Outbox(self.db, self.matrix, settings.matrix.max_retry_wait_s, self.metrics)
         self.scheduler = Scheduler(settings.scheduler.misfire_grace_s)
         self.community = Community(self.db, settings.invites.space)
-        self.permissions = Permissions(self.matrix, self.community, settings.permissions.moderator_level,
-                                       settings.bot.admins)
+        self.permissions = Permissions(
+            self.matrix, self.community, settings.permissions.moderator_level, settings.bot.admins
+        )
         self.router = Router(settings.bot.command_prefix)
         self.translator = None
         if settings.translation.enabled:
@@ -98,10 +101,19 @@ class App:
         catalog_dirs = [ROOT / "diabot" / "locales"] + [ROOT / "plugins" / n / "locales" for n in settings.plugins]
         self.i18n = Catalog.from_dirs([d for d in catalog_dirs if d.exists()])
         self.services = Services(
-            db=self.db, outbox=self.outbox, scheduler=self.scheduler, permissions=self.permissions,
-            i18n=self.i18n, languages=LanguageResolver(settings.bot.default_language), router=self.router,
-            bot_user_id=settings.matrix.user_id, settings=settings, rooms=self.matrix, translator=self.translator,
-            privacy=Privacy(settings.data_dir), community=self.community,
+            db=self.db,
+            outbox=self.outbox,
+            scheduler=self.scheduler,
+            permissions=self.permissions,
+            i18n=self.i18n,
+            languages=LanguageResolver(settings.bot.default_language),
+            router=self.router,
+            bot_user_id=settings.matrix.user_id,
+            settings=settings,
+            rooms=self.matrix,
+            translator=self.translator,
+            privacy=Privacy(settings.data_dir),
+            community=self.community,
             limits=RateLimits(settings.bot.rate_limits, exempt=frozenset(settings.bot.admins)),
         )
         self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
@@ -138,7 +150,9 @@ class App:
                 await runner.setup()
                 await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
                 stack.push_async_callback(runner.cleanup)
-            log.info("diabot running", extra={"user_id": self.matrix.user_id, "plugins": [p.name for p in self.plugins]})
+            log.info(
+                "diabot running", extra={"user_id": self.matrix.user_id, "plugins": [p.name for p in self.plugins]}
+            )
             sync = asyncio.create_task(self.matrix.run(self.dispatcher.dispatch, self.invite_policy))
             stop = asyncio.create_task(self.matrix.stopping.wait())
             done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)

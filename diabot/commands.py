@@ -8,16 +8,17 @@ arguments, checks permissions and produces help and usage texts.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Awaitable, Callable
+from enum import StrEnum
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from .errors import UsageError
 
 
-class Perm(str, Enum):
+class Perm(StrEnum):
     """Who may run a command. Community-wide powers are never taken from the
     room a command is typed in: a member owns her own rooms and DMs."""
 
@@ -145,7 +146,7 @@ class Router:
         """None: not a command at all. Raises UsageError for bad arguments."""
         if not self.is_command(body):
             return None
-        text = body[len(self.prefix):].strip()
+        text = body[len(self.prefix) :].strip()
         words = text.split()
         # Longest match first, so "room create" wins over "room".
         for n in range(min(3, len(words)), 0, -1):
@@ -155,7 +156,7 @@ class Router:
                 continue
             rest = text
             for w in words[:n]:
-                rest = rest[rest.index(w) + len(w):]
+                rest = rest[rest.index(w) + len(w) :]
             try:
                 kwargs = self.parse_args(bound.spec, rest.strip())
             except UsageError as exc:
@@ -173,7 +174,7 @@ class Router:
     def parse_args(self, spec: CommandSpec, text: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         remaining = text
-        for i, arg in enumerate(spec.args):
+        for _i, arg in enumerate(spec.args):
             if arg.rest:
                 value = remaining.strip()
                 # A single quoted rest is unquoted, e.g. !announce "hi there".

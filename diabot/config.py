@@ -104,11 +104,13 @@ class WebSettings(_Strict):
     token: SecretStr | None = None
 
     @model_validator(mode="after")
-    def _public_bind_needs_token(self) -> "WebSettings":
+    def _public_bind_needs_token(self) -> WebSettings:
         has_token = self.token is not None and self.token.get_secret_value().strip()
         if self.enabled and not has_token and not is_loopback(self.host):
-            raise ValueError(f"host {self.host!r} is reachable from other machines: set web.token "
-                             "(or DIABOT_WEB_TOKEN), or bind to 127.0.0.1")
+            raise ValueError(
+                f"host {self.host!r} is reachable from other machines: set web.token "
+                "(or DIABOT_WEB_TOKEN), or bind to 127.0.0.1"
+            )
         return self
 
 
@@ -171,8 +173,13 @@ class Settings(_Strict):
     def secrets(self) -> list[str]:
         """Values the log filter must never print."""
         out = []
-        for secret in (self.matrix.password, self.matrix.access_token, self.matrix.pickle_key, self.database.url,
-                       self.web.token):
+        for secret in (
+            self.matrix.password,
+            self.matrix.access_token,
+            self.matrix.pickle_key,
+            self.database.url,
+            self.web.token,
+        ):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out
@@ -214,8 +221,12 @@ def parse_settings(raw: Any, env: dict[str, str] | None = None, base_dir: Path |
     except ValidationError as exc:
         raise ConfigError([_format_error(e) for e in exc.errors()]) from None
     if settings.matrix.password is None and settings.matrix.access_token is None:
-        raise ConfigError(["matrix.password: required unless matrix.access_token is set "
-                           "(or DIABOT_MATRIX_PASSWORD in the environment)"])
+        raise ConfigError(
+            [
+                "matrix.password: required unless matrix.access_token is set "
+                "(or DIABOT_MATRIX_PASSWORD in the environment)"
+            ]
+        )
     if base_dir is not None and not settings.data_dir.is_absolute():
         settings.data_dir = (base_dir / settings.data_dir).resolve()
     tr = settings.translation

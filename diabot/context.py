@@ -20,7 +20,7 @@ class Context:
     event: RoomEvent
     session: AsyncSession
     lang: str
-    services: "Services"
+    services: Services
     queued: list = field(default_factory=list)  # outbox rows, handed over after commit
 
     @property
@@ -52,8 +52,12 @@ class Context:
     def reply(self, key: str, **params: object) -> None:
         self.reply_markdown(self.t(key, **params))
 
-    def send_markdown(self, room_id: str, markdown: str, *, relates_to: dict | None = None, mentions: list[str] | None = None) -> None:
-        for content in notice_contents(markdown, mentions=mentions, relates_to=relates_to, cut_note=self.t("core.output_cut")):
+    def send_markdown(
+        self, room_id: str, markdown: str, *, relates_to: dict | None = None, mentions: list[str] | None = None
+    ) -> None:
+        for content in notice_contents(
+            markdown, mentions=mentions, relates_to=relates_to, cut_note=self.t("core.output_cut")
+        ):
             self.queued.append(self.services.outbox.queue(self.session, room_id, content))
 
     @property

@@ -51,7 +51,7 @@ class Dispatcher:
             return False
         if isinstance(event, Message):
             # Notices are never answered automatically (spec); edits are not new commands.
-            if event.msgtype == "m.notice" or event.is_edit and not self.handlers.get(Message):
+            if event.msgtype == "m.notice" or (event.is_edit and not self.handlers.get(Message)):
                 return False
             return self.router.is_command(event.body) or bool(self.handlers.get(Message))
         return any(isinstance(event, kind) for kind in self.handlers)
@@ -69,8 +69,9 @@ class Dispatcher:
         except DATABASE_DOWN:
             raise
         except Exception:
-            log.exception("an event could not be handled; skipped", extra={"event_id": event.event_id,
-                                                                           "room_id": event.room_id})
+            log.exception(
+                "an event could not be handled; skipped", extra={"event_id": event.event_id, "room_id": event.room_id}
+            )
             await self._skip(event.event_id, event.room_id, "handling failed after the error boundary")
 
     async def _skip(self, event_id: str, room_id: str, reason: str) -> None:
@@ -100,8 +101,12 @@ class Dispatcher:
         except Exception:
             trace_id = uuid.uuid4().hex[:8]
             self.metrics.errors.inc()
-            log.exception("handler failed", extra={"trace_id": trace_id, "event_id": event.event_id, "room_id": event.room_id})
-            queued = await self._answer_in_new_transaction(event, lambda ctx: ctx.reply("core.error.internal", trace_id=trace_id), commands_only=True)
+            log.exception(
+                "handler failed", extra={"trace_id": trace_id, "event_id": event.event_id, "room_id": event.room_id}
+            )
+            queued = await self._answer_in_new_transaction(
+                event, lambda ctx: ctx.reply("core.error.internal", trace_id=trace_id), commands_only=True
+            )
         self.metrics.events_handled.inc()
         if queued:
             self.services.outbox.notify(queued)
@@ -153,7 +158,11 @@ class Dispatcher:
         parsed = self.router.parse(event.body)
         if isinstance(parsed, Unknown):
             if parsed.suggestion:
-                ctx.reply("core.error.unknown_suggest", name=parsed.name, suggestion=f"{self.router.prefix}{parsed.suggestion}")
+                ctx.reply(
+                    "core.error.unknown_suggest",
+                    name=parsed.name,
+                    suggestion=f"{self.router.prefix}{parsed.suggestion}",
+                )
             else:
                 ctx.reply("core.error.unknown", name=parsed.name, help=f"{self.router.prefix}help")
             return

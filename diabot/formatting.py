@@ -20,9 +20,42 @@ from markdown_it import MarkdownIt
 
 # The HTML subset of the Matrix client-server spec (m.room.message formats).
 ALLOWED_TAGS = {
-    "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol",
-    "sup", "sub", "li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br",
-    "div", "table", "thead", "tbody", "tr", "th", "td", "caption", "pre", "span", "details", "summary",
+    "del",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "p",
+    "a",
+    "ul",
+    "ol",
+    "sup",
+    "sub",
+    "li",
+    "b",
+    "i",
+    "u",
+    "strong",
+    "em",
+    "s",
+    "code",
+    "hr",
+    "br",
+    "div",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "pre",
+    "span",
+    "details",
+    "summary",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "target"},
@@ -38,7 +71,9 @@ MAX_CONTENT_BYTES = 30_000
 MAX_PARTS = 4
 
 # linkify stays off: a bare URL in user text must not become a link of ours.
-_md = MarkdownIt("commonmark", {"breaks": True, "html": False, "linkify": False}).enable("table").enable("strikethrough")
+_md = (
+    MarkdownIt("commonmark", {"breaks": True, "html": False, "linkify": False}).enable("table").enable("strikethrough")
+)
 _ROOM_PING = re.compile(r"@room\b", re.IGNORECASE)
 
 
@@ -113,7 +148,7 @@ def _split_text(text: str, limit: int) -> list[str]:
         if len(pieces) > 1:
             break
     else:
-        pieces, sep = [text[i:i + limit // 4] for i in range(0, len(text), limit // 4)], ""
+        pieces, sep = [text[i : i + limit // 4] for i in range(0, len(text), limit // 4)], ""
     parts: list[str] = []
     current = ""
     for piece in pieces:

@@ -30,7 +30,7 @@ def placeholders(text: str) -> set[str]:
 
 def _safe(value: object) -> object:
     # Numbers stay numbers (format specs like {n:d}); everything else is text.
-    if isinstance(value, (int, float)) or isinstance(value, Markdown):
+    if isinstance(value, (int, float, Markdown)):
         return value
     return escape_md(value)
 
@@ -40,7 +40,7 @@ class Catalog:
         self.texts: dict[str, dict[str, str]] = texts or {lang: {} for lang in LANGUAGES}
 
     @classmethod
-    def from_dirs(cls, dirs: list[Path]) -> "Catalog":
+    def from_dirs(cls, dirs: list[Path]) -> Catalog:
         catalog = cls()
         for folder in dirs:
             catalog.load_dir(folder)

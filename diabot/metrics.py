@@ -12,14 +12,23 @@ class Metrics:
         self.commands = Counter("diabot_commands", "Commands run", ["command"], registry=self.registry)
         self.errors = Counter("diabot_errors", "Handler errors (bugs, not user errors)", registry=self.registry)
         self.messages_sent = Counter("diabot_messages_sent", "Events delivered from the outbox", registry=self.registry)
-        self.sync_lag = Gauge("diabot_sync_lag_seconds", "Seconds since the last successful sync", registry=self.registry)
-        self.undecryptable = Counter("diabot_undecryptable_sessions",
-                                     "Megolm sessions whose messages the bot could not decrypt", registry=self.registry)
-        self.rate_limited = Counter("diabot_rate_limited", "Commands refused by a per-user limit", registry=self.registry)
-        self.unusable_events = Counter("diabot_unusable_events", "Malformed or unhandleable events, skipped",
-                                       registry=self.registry)
-        self.outbox_parked = Counter("diabot_outbox_parked", "Messages given up (permanent error or too many attempts)",
-                                     registry=self.registry)
+        self.sync_lag = Gauge(
+            "diabot_sync_lag_seconds", "Seconds since the last successful sync", registry=self.registry
+        )
+        self.undecryptable = Counter(
+            "diabot_undecryptable_sessions",
+            "Megolm sessions whose messages the bot could not decrypt",
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "diabot_rate_limited", "Commands refused by a per-user limit", registry=self.registry
+        )
+        self.unusable_events = Counter(
+            "diabot_unusable_events", "Malformed or unhandleable events, skipped", registry=self.registry
+        )
+        self.outbox_parked = Counter(
+            "diabot_outbox_parked", "Messages given up (permanent error or too many attempts)", registry=self.registry
+        )
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
 
     def render(self) -> bytes:

@@ -10,8 +10,8 @@ Homeserver down: the row stays pending and is retried; nothing is dropped.
 from __future__ import annotations
 
 import asyncio
-import time
 import logging
+import time
 import uuid
 from typing import Protocol
 
@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .storage import Database
-from .tasks import cancel_and_wait
 from .storage.models import OutboxMessage, utcnow
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Pseudo event types the transport turns into actions, in queue order.
 FILE_EVENT = "diabot.file"  # upload content["text"] as a file, then send m.file
 LEAVE_EVENT = "diabot.leave"  # leave the room (after what was queued before)
+
 
 class PermanentSendError(Exception):
     """The homeserver refused for good (not in room, forbidden, too large)."""
@@ -58,8 +59,12 @@ class Outbox:
         self._done: set[int] = set()
         self._retry_at: dict[str, float] = {}  # room id -> monotonic time of its next attempt
 
-    def queue(self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message") -> OutboxMessage:
-        row = OutboxMessage(txn_id=f"diabot-{uuid.uuid4().hex}", room_id=room_id, event_type=event_type, content=content, attempts=0)
+    def queue(
+        self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message"
+    ) -> OutboxMessage:
+        row = OutboxMessage(
+            txn_id=f"diabot-{uuid.uuid4().hex}", room_id=room_id, event_type=event_type, content=content, attempts=0
+        )
         session.add(row)
         return row
 
@@ -92,7 +97,12 @@ class Outbox:
 
     async def pending_count(self) -> int:
         async with self.db.sessions() as session:
-            return await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
+            return (
+                await session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                )
+                or 0
+            )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox")
@@ -137,7 +147,7 @@ class Outbox:
                     pending = [at - now for at in self._retry_at.values() if at > now]
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout=min([60.0, *pending]))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         from_db = True  # a back-off is over (or belt and braces)
                 continue
             if not await self._deliver(rows):
@@ -154,7 +164,9 @@ class Outbox:
             try:
                 event_id = await self.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
             except PermanentSendError as exc:
-                log.warning("outbox: parked a message that cannot be sent", extra={"room_id": row.room_id, "error": str(exc)})
+                log.warning(
+                    "outbox: parked a message that cannot be sent", extra={"room_id": row.room_id, "error": str(exc)}
+                )
                 await self._mark(row.id, error=str(exc)[:500], done=True)
                 if self.metrics:
                     self.metrics.outbox_parked.inc()
@@ -164,20 +176,34 @@ class Outbox:
             except Exception as exc:
                 attempts = row.attempts + 1
                 give_up = attempts >= self.MAX_ATTEMPTS
-                log.warning("outbox: send failed, will retry", extra={"room_id": row.room_id, "attempt": attempts, "error": repr(exc)[:300]})
+                log.warning(
+                    "outbox: send failed, will retry",
+                    extra={"room_id": row.room_id, "attempt": attempts, "error": repr(exc)[:300]},
+                )
                 await self._mark(row.id, error=repr(exc)[:500], done=give_up, attempts=attempts)
                 if give_up and self.metrics:
                     self.metrics.outbox_parked.inc()
                 blocked.add(row.room_id)
-                self._retry_at[row.room_id] = time.monotonic() + min(self.max_retry_wait_s, 0.25 * 2 ** min(attempts, 6))
+                self._retry_at[row.room_id] = time.monotonic() + min(
+                    self.max_retry_wait_s, 0.25 * 2 ** min(attempts, 6)
+                )
                 continue
             self._retry_at.pop(row.room_id, None)
-            if not await self._mark(row.id, event_id=event_id, done=True) and event_id and row.event_type != "m.room.redaction":
+            if (
+                not await self._mark(row.id, event_id=event_id, done=True)
+                and event_id
+                and row.event_type != "m.room.redaction"
+            ):
                 # Withdrawn while it was being sent: take it back at once, no record remains to do it later.
                 try:
-                    await self.transport.send(row.room_id, "m.room.redaction", {"redacts": event_id}, f"{row.txn_id}-withdrawn")
-                except Exception as exc:  # noqa: BLE001 - best effort, logged
-                    log.warning("outbox: could not redact a withdrawn message", extra={"room_id": row.room_id, "error": repr(exc)[:300]})
+                    await self.transport.send(
+                        row.room_id, "m.room.redaction", {"redacts": event_id}, f"{row.txn_id}-withdrawn"
+                    )
+                except Exception as exc:
+                    log.warning(
+                        "outbox: could not redact a withdrawn message",
+                        extra={"room_id": row.room_id, "error": repr(exc)[:300]},
+                    )
                 continue
             if self.metrics:
                 self.metrics.messages_sent.inc()
@@ -187,7 +213,15 @@ class Outbox:
         async with self.db.sessions() as session:
             return await session.scalar(select(OutboxMessage.id).where(OutboxMessage.id == row_id)) is not None
 
-    async def _mark(self, row_id: int, *, done: bool, event_id: str | None = None, error: str | None = None, attempts: int | None = None) -> bool:
+    async def _mark(
+        self,
+        row_id: int,
+        *,
+        done: bool,
+        event_id: str | None = None,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> bool:
         """False if the row no longer exists."""
         values: dict = {"error": error}
         if done:

@@ -53,8 +53,10 @@ class Community:
 
     async def set_space(self, room_id: str) -> None:
         if self.configured and self.configured != room_id:
-            log.warning("invites.space names another space than the community plugin's; using the configured one",
-                        extra={"configured": self.configured, "plugin_space": room_id})
+            log.warning(
+                "invites.space names another space than the community plugin's; using the configured one",
+                extra={"configured": self.configured, "plugin_space": room_id},
+            )
             return
         await self.store.set_value(SPACE_KEY, room_id)
         self._space = room_id

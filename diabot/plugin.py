@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from .events import Message
-    from .translation import Translator
     from .commands import Router
+    from .events import Message
     from .i18n import Catalog
     from .language import LanguageResolver
     from .outbox import Outbox
+    from .permissions import Community, Permissions
     from .privacy import Privacy
     from .ratelimit import RateLimits
-    from .permissions import Community, Permissions
     from .scheduler import Scheduler
     from .storage import Database
+    from .translation import Translator
 
 
 class RoomDirectory(Protocol):
@@ -34,10 +34,19 @@ class RoomDirectory(Protocol):
 
     def has_joined(self, room_id: str, user_id: str) -> bool: ...
 
-    async def fetch_message(self, room_id: str, event_id: str) -> "Message | None": ...
+    async def fetch_message(self, room_id: str, event_id: str) -> Message | None: ...
 
-    async def create_room(self, name: str, topic: str, *, space: bool = False, parent: str | None = None,
-                          invite: list[str] = (), encrypted: bool = False, is_direct: bool = False) -> str: ...
+    async def create_room(
+        self,
+        name: str,
+        topic: str,
+        *,
+        space: bool = False,
+        parent: str | None = None,
+        invite: list[str] = (),
+        encrypted: bool = False,
+        is_direct: bool = False,
+    ) -> str: ...
 
     async def open_direct(self, user_id: str, name: str) -> str: ...
 
@@ -58,20 +67,20 @@ class PluginConfig(BaseModel):
 
 @dataclass(frozen=True)
 class Services:
-    db: "Database"
-    outbox: "Outbox"
-    scheduler: "Scheduler"
-    permissions: "Permissions"
-    i18n: "Catalog"
-    languages: "LanguageResolver"
-    router: "Router"
+    db: Database
+    outbox: Outbox
+    scheduler: Scheduler
+    permissions: Permissions
+    i18n: Catalog
+    languages: LanguageResolver
+    router: Router
     bot_user_id: str
     settings: Any  # diabot.config.Settings
     rooms: RoomDirectory | None = None
-    privacy: "Privacy | None" = None
-    translator: "Translator | None" = None
-    community: "Community | None" = None
-    limits: "RateLimits | None" = None
+    privacy: Privacy | None = None
+    translator: Translator | None = None
+    community: Community | None = None
+    limits: RateLimits | None = None
 
 
 class Plugin:

@@ -12,9 +12,10 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import String, cast, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession

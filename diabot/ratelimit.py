@@ -6,7 +6,7 @@ Flask-Limiter); a restart forgets them, which is fine for this purpose."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
@@ -20,8 +20,9 @@ class Verdict:
 
 
 class RateLimits:
-    def __init__(self, rules: dict[str, str], exempt: frozenset[str] = frozenset(),
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, rules: dict[str, str], exempt: frozenset[str] = frozenset(), clock: Callable[[], float] = time.monotonic
+    ):
         self.rules: dict[str, RateLimitItem] = {kind: parse(rule) for kind, rule in rules.items()}
         self.exempt = exempt
         self.clock = clock

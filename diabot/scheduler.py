@@ -9,8 +9,9 @@ grace period) and never twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -22,8 +23,8 @@ log = logging.getLogger(__name__)
 class Scheduler:
     def __init__(self, misfire_grace_s: int, now: Callable[[], datetime] | None = None):
         self.misfire_grace_s = misfire_grace_s
-        self.now = now or (lambda: datetime.now(timezone.utc))
-        self._aps = AsyncIOScheduler(timezone=timezone.utc)
+        self.now = now or (lambda: datetime.now(UTC))
+        self._aps = AsyncIOScheduler(timezone=UTC)
 
     def start(self) -> None:
         self._aps.start()
@@ -37,17 +38,31 @@ class Scheduler:
         run now. Older: skip (returns False) — the caller's row stays as it is."""
         now = self.now()
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         if when < now - timedelta(seconds=self.misfire_grace_s):
             log.info("job too late, not run", extra={"job_id": job_id, "due": when.isoformat()})
             return False
-        self._aps.add_job(func, DateTrigger(max(when, now)), args=args, id=job_id, replace_existing=True,
-                          misfire_grace_time=self.misfire_grace_s, coalesce=True)
+        self._aps.add_job(
+            func,
+            DateTrigger(max(when, now)),
+            args=args,
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=self.misfire_grace_s,
+            coalesce=True,
+        )
         return True
 
     def every(self, job_id: str, seconds: int, func: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        self._aps.add_job(func, IntervalTrigger(seconds=seconds), args=args, id=job_id, replace_existing=True,
-                          coalesce=True, max_instances=1)
+        self._aps.add_job(
+            func,
+            IntervalTrigger(seconds=seconds),
+            args=args,
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
 
     def cancel(self, job_id: str) -> None:
         if self._aps.get_job(job_id):

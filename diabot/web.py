@@ -14,7 +14,6 @@ import time
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-
 STUCK_AFTER_S = 15
 
 
@@ -38,19 +37,27 @@ def build_web_app(app) -> web.Application:
         # is unhealthy after STUCK_AFTER_S, whatever the last good sync was.
         stuck = app.matrix.stuck_since
         stuck_s = None if stuck is None else round(time.monotonic() - stuck, 1)
-        sync_ok = (age is not None and age < app.settings.matrix.sync_timeout_ms / 1000 + 60
-                   and (stuck_s is None or stuck_s < STUCK_AFTER_S))
+        sync_ok = (
+            age is not None
+            and age < app.settings.matrix.sync_timeout_ms / 1000 + 60
+            and (stuck_s is None or stuck_s < STUCK_AFTER_S)
+        )
         status = 200 if db_ok and sync_ok else 503
         body: dict = {"status": "ok" if db_ok and sync_ok else "degraded"}
         if authorized(request):
-            body.update({"database": "ok" if db_ok else "unreachable",
-                         "sync": {"ok": sync_ok, "seconds_since_last": age, "failing_for_s": stuck_s}})
+            body.update(
+                {
+                    "database": "ok" if db_ok else "unreachable",
+                    "sync": {"ok": sync_ok, "seconds_since_last": age, "failing_for_s": stuck_s},
+                }
+            )
         return web.json_response(body, status=status)
 
     async def metrics(request: web.Request) -> web.Response:
         if not authorized(request):
-            return web.json_response({"error": "unauthorized"}, status=401,
-                                     headers={"WWW-Authenticate": 'Bearer realm="diabot"'})
+            return web.json_response(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": 'Bearer realm="diabot"'}
+            )
         if app.matrix.last_sync:
             app.metrics.sync_lag.set(time.monotonic() - app.matrix.last_sync)
         app.metrics.outbox_pending.set(await app.outbox.pending_count())

@@ -69,9 +69,16 @@ def make_bot(synapse, accounts, tmp_path, bot_identity):
     bots: list[BotProcess] = []
 
     def factory(extra: dict | None = None, workdir: Path | None = None) -> BotProcess:
-        bot = BotProcess(workdir or tmp_path / f"bot{next(_counter)}", synapse.url, free_port(), password=BOT_PASSWORD,
-                         allow_users=[accounts["mod"]["user_id"], accounts["anna"]["user_id"], accounts["bernd"]["user_id"]],
-                         extra=extra, user_id=accounts["bot"]["user_id"], identity_file=bot_identity)
+        bot = BotProcess(
+            workdir or tmp_path / f"bot{next(_counter)}",
+            synapse.url,
+            free_port(),
+            password=BOT_PASSWORD,
+            allow_users=[accounts["mod"]["user_id"], accounts["anna"]["user_id"], accounts["bernd"]["user_id"]],
+            extra=extra,
+            user_id=accounts["bot"]["user_id"],
+            identity_file=bot_identity,
+        )
         bots.append(bot)
         return bot
 

@@ -8,13 +8,14 @@ batch is handled; handled event ids make a replayed batch harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from nio import (
     AsyncClient,
@@ -30,9 +31,9 @@ from nio import (
     RoomGetStateResponse,
     RoomInviteResponse,
     RoomLeaveResponse,
+    RoomMessagesResponse,
     RoomPreset,
     RoomPutStateResponse,
-    RoomMessagesResponse,
     RoomRedactResponse,
     RoomSendResponse,
     SyncError,
@@ -70,6 +71,8 @@ def sync_filter(timeline_limit: int) -> dict:
             "state": {"lazy_load_members": False},
         },
     }
+
+
 PERMANENT_ERRCODES = {"M_FORBIDDEN", "M_TOO_LARGE", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_UNKNOWN_TOKEN"}
 # Versions in which room creators outrank everyone and are absent from power_levels.
 _CREATOR_POWER_VERSIONS = {"org.matrix.hydra.11"}
@@ -228,19 +231,41 @@ class MatrixClient:
 
     # ---- room management (direct calls, not through the outbox) ------------------
 
-    async def create_room(self, name: str, topic: str, *, space: bool = False, parent: str | None = None,
-                          invite: list[str] = (), encrypted: bool = False, is_direct: bool = False) -> str:
+    async def create_room(
+        self,
+        name: str,
+        topic: str,
+        *,
+        space: bool = False,
+        parent: str | None = None,
+        invite: list[str] = (),
+        encrypted: bool = False,
+        is_direct: bool = False,
+    ) -> str:
         initial_state = []
         if encrypted:
-            initial_state.append({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
+            initial_state.append(
+                {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+            )
         if parent:
-            initial_state.append({"type": "m.space.parent", "state_key": parent,
-                                  "content": {"via": [self.user_id.split(":", 1)[1]], "canonical": True}})
-        resp = await self.client.room_create(name=name or None, topic=topic or None, space=space, invite=list(invite),
-                                             initial_state=initial_state, is_direct=is_direct,
-                                             # Never trusted_private_chat: in room v12 it makes the invitee a
-                                             # creator, i.e. all-powerful in the bot's own DM.
-                                             preset=RoomPreset.private_chat)
+            initial_state.append(
+                {
+                    "type": "m.space.parent",
+                    "state_key": parent,
+                    "content": {"via": [self.user_id.split(":", 1)[1]], "canonical": True},
+                }
+            )
+        resp = await self.client.room_create(
+            name=name or None,
+            topic=topic or None,
+            space=space,
+            invite=list(invite),
+            initial_state=initial_state,
+            is_direct=is_direct,
+            # Never trusted_private_chat: in room v12 it makes the invitee a
+            # creator, i.e. all-powerful in the bot's own DM.
+            preset=RoomPreset.private_chat,
+        )
         if not isinstance(resp, RoomCreateResponse):
             raise RuntimeError(f"could not create room: {getattr(resp, 'message', resp)}")
         return resp.room_id
@@ -258,11 +283,19 @@ class MatrixClient:
         initial_state = [
             {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}},
             # state_key "": Synapse refuses a state key that is someone else's user id.
-            {"type": DIRECT_MARKER, "state_key": "", "content": {"user_id": user_id,
-                                                                 "installation": await self._installation()}},
+            {
+                "type": DIRECT_MARKER,
+                "state_key": "",
+                "content": {"user_id": user_id, "installation": await self._installation()},
+            },
         ]
-        resp = await self.client.room_create(name=name or None, invite=[user_id], initial_state=initial_state,
-                                             is_direct=True, preset=RoomPreset.private_chat)
+        resp = await self.client.room_create(
+            name=name or None,
+            invite=[user_id],
+            initial_state=initial_state,
+            is_direct=True,
+            preset=RoomPreset.private_chat,
+        )
         if not isinstance(resp, RoomCreateResponse):
             raise RuntimeError(f"could not create a direct chat: {getattr(resp, 'message', resp)}")
         _failpoint("after-create-direct", handled=1)
@@ -331,17 +364,29 @@ class MatrixClient:
         data = content["text"].encode("utf-8")
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
-        resp, keys = await self.client.upload(io.BytesIO(data), content_type=content["mimetype"],
-                                              filename=content["filename"], encrypt=encrypt, filesize=len(data))
+        resp, keys = await self.client.upload(
+            io.BytesIO(data),
+            content_type=content["mimetype"],
+            filename=content["filename"],
+            encrypt=encrypt,
+            filesize=len(data),
+        )
         if not isinstance(resp, UploadResponse):
             raise RuntimeError(f"upload failed: {getattr(resp, 'message', resp)}")
-        message = {"msgtype": "m.file", "body": content["filename"], "filename": content["filename"],
-                   "info": {"mimetype": content["mimetype"], "size": len(data)}, "m.mentions": {}}
+        message = {
+            "msgtype": "m.file",
+            "body": content["filename"],
+            "filename": content["filename"],
+            "info": {"mimetype": content["mimetype"], "size": len(data)},
+            "m.mentions": {},
+        }
         if encrypt:
             message["file"] = {**keys, "url": resp.content_uri, "mimetype": content["mimetype"]}
         else:
             message["url"] = resp.content_uri
-        sent = await self.client.room_send(room_id, "m.room.message", message, tx_id=txn_id, ignore_unverified_devices=True)
+        sent = await self.client.room_send(
+            room_id, "m.room.message", message, tx_id=txn_id, ignore_unverified_devices=True
+        )
         if isinstance(sent, RoomSendResponse):
             return sent.event_id
         raise RuntimeError(f"send failed: {getattr(sent, 'status_code', '')} {getattr(sent, 'message', '')}")
@@ -390,11 +435,15 @@ class MatrixClient:
                     return ""
                 raise RuntimeError(f"leave failed: {getattr(left, 'message', left)}")
             if event_type == "m.room.redaction":
-                resp = await self.client.room_redact(room_id, content["redacts"], reason=content.get("reason"), tx_id=txn_id)
+                resp = await self.client.room_redact(
+                    room_id, content["redacts"], reason=content.get("reason"), tx_id=txn_id
+                )
                 if isinstance(resp, RoomRedactResponse):
                     return resp.event_id
             else:
-                resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True)
+                resp = await self.client.room_send(
+                    room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
+                )
         except OlmUnverifiedDeviceError as exc:  # cannot happen with ignore_unverified_devices
             raise PermanentSendError(str(exc)) from exc
         except LocalProtocolError as exc:
@@ -428,9 +477,13 @@ class MatrixClient:
                 self._note_stuck()
                 failures += 1
                 wait = min(self.settings.max_retry_wait_s, 0.25 * 2 ** min(failures, 6))
-                log.warning("sync failed, retrying", extra={"error": getattr(resp, "message", str(resp)), "wait_s": wait})
+                log.warning(
+                    "sync failed, retrying", extra={"error": getattr(resp, "message", str(resp)), "wait_s": wait}
+                )
                 if getattr(resp, "status_code", None) == "M_UNKNOWN_TOKEN":
-                    raise RuntimeError("the homeserver no longer accepts our access token; delete credentials.json to log in again")
+                    raise RuntimeError(
+                        "the homeserver no longer accepts our access token; delete credentials.json to log in again"
+                    )
                 await asyncio.sleep(wait)
                 continue
             failures = 0
@@ -485,7 +538,9 @@ class MatrixClient:
                 session.add(KnownRoom(room_id=room_id, joined_ts=joined_ts))
         self._known_rooms[room_id] = joined_ts
 
-    async def _handle_batch(self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, resumed: bool) -> None:
+    async def _handle_batch(
+        self, resp: SyncResponse, sink: EventSink, invite_policy: InvitePolicy, resumed: bool
+    ) -> None:
         self._delivered_in_batch = 0
         self._note_withheld(resp.to_device_events)
         for room_id, info in resp.rooms.invite.items():
@@ -502,8 +557,11 @@ class MatrixClient:
             if room_id not in self._known_rooms:
                 # Newly joined (or first start): everything up to our own join
                 # is history and is never answered.
-                own_join = [e.server_timestamp for e in events
-                            if getattr(e, "state_key", None) == self.user_id and getattr(e, "membership", None) == "join"]
+                own_join = [
+                    e.server_timestamp
+                    for e in events
+                    if getattr(e, "state_key", None) == self.user_id and getattr(e, "membership", None) == "join"
+                ]
                 await self._remember_room(room_id, max(own_join) if own_join else now_ms)
             elif info.timeline.limited and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, now_ms) + events
@@ -521,13 +579,14 @@ class MatrixClient:
         if isinstance(nio_event, MegolmEvent):
             # Keys may arrive in a later sync; keep it for a while.
             self._undecrypted.append((time.monotonic(), room_id, nio_event))
-            try:
+            with contextlib.suppress(Exception):  # already requested, or no session info
                 await self.client.request_room_key(nio_event)
-            except Exception:  # already requested, or no session info
-                pass
             return
-        await sink(self._convert(getattr(nio_event, "source", None), room_id,
-                                 encrypted=bool(getattr(nio_event, "decrypted", False))))
+        await sink(
+            self._convert(
+                getattr(nio_event, "source", None), room_id, encrypted=bool(getattr(nio_event, "decrypted", False))
+            )
+        )
         self._delivered_in_batch += 1
 
     def _note_withheld(self, to_device_events: list) -> None:
@@ -544,8 +603,10 @@ class MatrixClient:
         reason = self._withheld.get(enc.session_id, "no room key received")
         if enc.session_id not in self._reasons_logged:
             self._reasons_logged.add(enc.session_id)
-            log.warning("cannot decrypt messages of a megolm session", extra={
-                "room_id": room_id, "sender": enc.sender, "session_id": enc.session_id, "reason": reason})
+            log.warning(
+                "cannot decrypt messages of a megolm session",
+                extra={"room_id": room_id, "sender": enc.sender, "session_id": enc.session_id, "reason": reason},
+            )
             if self.metrics:
                 self.metrics.undecryptable.inc()
         return reason
@@ -555,10 +616,13 @@ class MatrixClient:
         """convert() is total (fuzzed); this guard keeps a future bug in it from stopping the sync loop."""
         try:
             return convert(source, room_id, encrypted)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             event_id = source.get("event_id") if isinstance(source, dict) else ""
-            return Unusable(event_id=event_id if isinstance(event_id, str) else "", room_id=room_id,
-                            reason=f"convert failed: {type(exc).__name__}")
+            return Unusable(
+                event_id=event_id if isinstance(event_id, str) else "",
+                room_id=room_id,
+                reason=f"convert failed: {type(exc).__name__}",
+            )
 
     async def _retry_undecrypted(self, sink: EventSink) -> None:
         pending, self._undecrypted = self._undecrypted, []
@@ -585,9 +649,19 @@ class MatrixClient:
         if last is not None and time.monotonic() - last < RESEND_ASK_INTERVAL_S:
             return
         self._asked_resend[room_id] = time.monotonic()
-        await sink(Undecryptable(event_id=f"{enc.event_id}#undecryptable", room_id=room_id, sender=enc.sender,
-                                 ts=enc.server_timestamp, type="m.room.encrypted", content={}, encrypted=True,
-                                 target=enc.event_id, reason=reason))
+        await sink(
+            Undecryptable(
+                event_id=f"{enc.event_id}#undecryptable",
+                room_id=room_id,
+                sender=enc.sender,
+                ts=enc.server_timestamp,
+                type="m.room.encrypted",
+                content={},
+                encrypted=True,
+                target=enc.event_id,
+                reason=reason,
+            )
+        )
 
     async def _backfill(self, room_id: str, prev_batch: str, now_ms: int) -> list:
         """Fetch the gap of a limited timeline with /messages, newest first,

@@ -27,14 +27,27 @@ def _ts(value: Any) -> int:
 def convert(source: Any, room_id: str, encrypted: bool) -> RoomEvent | Unusable:
     source = _dict(source)
     event_id, sender, etype = source.get("event_id"), source.get("sender"), source.get("type")
-    if not (isinstance(event_id, str) and event_id and isinstance(sender, str) and sender
-            and isinstance(etype, str) and etype):
+    if not (
+        isinstance(event_id, str)
+        and event_id
+        and isinstance(sender, str)
+        and sender
+        and isinstance(etype, str)
+        and etype
+    ):
         return Unusable(event_id=_str(event_id), room_id=room_id, reason="no event id, sender or type")
     content = source.get("content")
     if not isinstance(content, dict):
         return Unusable(event_id=event_id, room_id=room_id, reason="content is not an object")
-    base = dict(event_id=event_id, room_id=room_id, sender=sender, ts=_ts(source.get("origin_server_ts")),
-                type=etype, content=content, encrypted=encrypted)
+    base = dict(
+        event_id=event_id,
+        room_id=room_id,
+        sender=sender,
+        ts=_ts(source.get("origin_server_ts")),
+        type=etype,
+        content=content,
+        encrypted=encrypted,
+    )
     rel = _dict(content.get("m.relates_to"))
     if etype == "m.room.message":
         body = content.get("body")
@@ -53,8 +66,12 @@ def convert(source: Any, room_id: str, encrypted: bool) -> RoomEvent | Unusable:
     if etype == "m.room.member":
         prev = _dict(_dict(source.get("unsigned")).get("prev_content"))
         prev_membership = prev.get("membership")
-        return Membership(**base, user_id=_str(source.get("state_key")), membership=_str(content.get("membership")),
-                          prev_membership=prev_membership if isinstance(prev_membership, str) else None)
+        return Membership(
+            **base,
+            user_id=_str(source.get("state_key")),
+            membership=_str(content.get("membership")),
+            prev_membership=prev_membership if isinstance(prev_membership, str) else None,
+        )
     if etype == "m.room.redaction":
         return Redaction(**base, redacts=_str(source.get("redacts")) or _str(content.get("redacts")))
     return RoomEvent(**base)

@@ -33,7 +33,7 @@ class HttpApi:
             await self._session.close()
             self._session = None
 
-    async def __aenter__(self) -> "HttpApi":
+    async def __aenter__(self) -> HttpApi:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

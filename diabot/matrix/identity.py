@@ -65,7 +65,7 @@ class CrossSigningKeys:
     user_signing: SigningKey
 
     @classmethod
-    def generate(cls) -> "CrossSigningKeys":
+    def generate(cls) -> CrossSigningKeys:
         return cls(*(_new_key() for _ in ROLES))
 
     def key(self, role: str) -> SigningKey:
@@ -78,13 +78,13 @@ class CrossSigningKeys:
     def fingerprint(self) -> str:
         """The master key as Element shows it: base64 in groups of four."""
         pub = self.public("master")
-        return " ".join(pub[i:i + 4] for i in range(0, len(pub), 4))
+        return " ".join(pub[i : i + 4] for i in range(0, len(pub), 4))
 
     def to_json(self) -> Json:
         return {"version": 1, **{role: encode_signing_key_base64(self.key(role)) for role in ROLES}}
 
     @classmethod
-    def from_json(cls, data: Json) -> "CrossSigningKeys":
+    def from_json(cls, data: Json) -> CrossSigningKeys:
         keys = []
         for role in ROLES:
             seed = data[role]
@@ -127,8 +127,10 @@ class KeyStore:
             return CrossSigningKeys.from_json(json.loads(raw))
         except (ValueError, KeyError, TypeError) as exc:
             # Never echo the content: it is the private key.
-            raise IdentityError(f"{self.path} is unreadable ({type(exc).__name__}); restore it from the backup "
-                                "or run `diabot identity reset`") from None
+            raise IdentityError(
+                f"{self.path} is unreadable ({type(exc).__name__}); restore it from the backup "
+                "or run `diabot identity reset`"
+            ) from None
 
     def save(self, keys: CrossSigningKeys) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +162,7 @@ class IdentityStatus:
     @property
     def fingerprint(self) -> str:
         pub = self.master_key or ""
-        return " ".join(pub[i:i + 4] for i in range(0, len(pub), 4))
+        return " ".join(pub[i : i + 4] for i in range(0, len(pub), 4))
 
 
 def _single_key(obj: Json | None) -> str | None:
@@ -197,8 +199,9 @@ class CrossSigning:
     # ---- reading -------------------------------------------------------------
 
     async def query(self) -> Json:
-        status, body = await self.api.request("POST", "/_matrix/client/v3/keys/query",
-                                              {"device_keys": {self.user_id: []}})
+        status, body = await self.api.request(
+            "POST", "/_matrix/client/v3/keys/query", {"device_keys": {self.user_id: []}}
+        )
         if status != 200:
             raise IdentityError(f"/keys/query failed with HTTP {status}: {body.get('errcode')}")
         return body
@@ -211,13 +214,19 @@ class CrossSigning:
         ssk_pub = _single_key(ssk)
         ssk_valid = bool(master_pub and ssk_pub and ssk and verify_signature(ssk, self.user_id, master_pub))
         devices = (body.get("device_keys") or {}).get(self.user_id) or {}
-        signed = {device_id: bool(ssk_valid and ssk_pub and verify_signature(dev, self.user_id, ssk_pub))
-                  for device_id, dev in devices.items()}
+        signed = {
+            device_id: bool(ssk_valid and ssk_pub and verify_signature(dev, self.user_id, ssk_pub))
+            for device_id, dev in devices.items()
+        }
         held = self.store.load()
-        return IdentityStatus(master_key=master_pub, self_signing_key=ssk_pub, self_signing_valid=ssk_valid,
-                              device_signed=signed.get(self.device_id, False),
-                              keys_held=bool(held and master_pub == held.public("master")),
-                              devices_signed=signed)
+        return IdentityStatus(
+            master_key=master_pub,
+            self_signing_key=ssk_pub,
+            self_signing_valid=ssk_valid,
+            device_signed=signed.get(self.device_id, False),
+            keys_held=bool(held and master_pub == held.public("master")),
+            devices_signed=signed,
+        )
 
     # ---- setting up ------------------------------------------------------------
 
@@ -241,15 +250,18 @@ class CrossSigning:
                 f"{self.user_id} has a cross-signing identity (master key {status.fingerprint}) whose private keys "
                 f"{what} ({self.store.path}). Restore that file from the backup of the data dir, or run "
                 "`diabot identity reset` to replace the identity (members' clients will show an identity warning); "
-                "or configure matrix.access_token of a device that is already verified.")
+                "or configure matrix.access_token of a device that is already verified."
+            )
         elif not status.self_signing_valid:
             await self._upload_keys(keys, replacing=True)
         await self.sign_devices(keys, [self.device_id])
         status = await self.status()
         if not status.ok:
-            raise IdentityError("the homeserver did not accept the bot's cross-signing: "
-                                f"master={bool(status.master_key)} self_signing_valid={status.self_signing_valid} "
-                                f"device_signed={status.device_signed}")
+            raise IdentityError(
+                "the homeserver did not accept the bot's cross-signing: "
+                f"master={bool(status.master_key)} self_signing_valid={status.self_signing_valid} "
+                f"device_signed={status.device_signed}"
+            )
         log.info("device is cross-signed", extra={"device_id": self.device_id, "master_key": status.master_key})
         return status
 
@@ -276,29 +288,39 @@ class CrossSigning:
         return status
 
     async def _upload_keys(self, keys: CrossSigningKeys, *, replacing: bool) -> None:
-        body: Json = {"master_key": keys.key_object(self.user_id, "master"),
-                      "self_signing_key": keys.key_object(self.user_id, "self_signing"),
-                      "user_signing_key": keys.key_object(self.user_id, "user_signing")}
+        body: Json = {
+            "master_key": keys.key_object(self.user_id, "master"),
+            "self_signing_key": keys.key_object(self.user_id, "self_signing"),
+            "user_signing_key": keys.key_object(self.user_id, "user_signing"),
+        }
         path = "/_matrix/client/v3/keys/device_signing/upload"
         status, answer = await self.api.request("POST", path, body)
         if status == 401 and "flows" in answer:
             auth = self._uia_auth(answer)
             status, answer = await self.api.request("POST", path, {**body, "auth": auth})
         if status != 200:
-            raise IdentityError(f"uploading cross-signing keys failed with HTTP {status}: {answer.get('errcode')} "
-                                f"{answer.get('error', '')}".strip())
+            raise IdentityError(
+                f"uploading cross-signing keys failed with HTTP {status}: {answer.get('errcode')} "
+                f"{answer.get('error', '')}".strip()
+            )
 
     def _uia_auth(self, challenge: Json) -> Json:
         stages = {stage for flow in challenge.get("flows") or [] for stage in flow.get("stages") or []}
         session = challenge.get("session")
         if "m.login.password" in stages and self.password:
-            return {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": self.user_id},
-                    "password": self.password, "session": session}
+            return {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": self.user_id},
+                "password": self.password,
+                "session": session,
+            }
         if MAS_RESET_STAGE in stages or "m.login.password" not in stages:
             url = ((challenge.get("params") or {}).get(MAS_RESET_STAGE) or {}).get("url")
             raise IdentityError(MAS_ADVICE + (f" Approval page: {url}" if url else ""))
-        raise IdentityError("the homeserver asks for the bot's password to change its cross-signing keys, "
-                            "but no matrix.password is configured (DIABOT_MATRIX_PASSWORD)")
+        raise IdentityError(
+            "the homeserver asks for the bot's password to change its cross-signing keys, "
+            "but no matrix.password is configured (DIABOT_MATRIX_PASSWORD)"
+        )
 
     async def sign_devices(self, keys: CrossSigningKeys, device_ids: list[str]) -> None:
         body = await self.query()
@@ -317,20 +339,24 @@ class CrossSigning:
             payload[device_id] = signed
         if not payload:
             return
-        status, answer = await self.api.request("POST", "/_matrix/client/v3/keys/signatures/upload",
-                                                {self.user_id: payload})
+        status, answer = await self.api.request(
+            "POST", "/_matrix/client/v3/keys/signatures/upload", {self.user_id: payload}
+        )
         # Synapse answers 200 and lists what it rejected under "failures".
         failures = (answer.get("failures") or {}).get(self.user_id) or {}
         if status != 200 or failures:
-            raise IdentityError(f"the homeserver rejected the device signature (HTTP {status}): "
-                                + ", ".join(f"{d}: {f.get('errcode')}" for d, f in failures.items()))
+            raise IdentityError(
+                f"the homeserver rejected the device signature (HTTP {status}): "
+                + ", ".join(f"{d}: {f.get('errcode')}" for d, f in failures.items())
+            )
 
 
 MAS_ADVICE = (
     "This homeserver delegates authentication (MAS): the bot cannot confirm its first cross-signing set-up or a "
     "reset with a password. Either approve a cross-signing reset for the bot's account in the browser and run "
     "`diabot identity reset` within the approval window, or log in once with Element as the bot, verify that "
-    "session, and configure its access token as matrix.access_token (DIABOT_MATRIX_ACCESS_TOKEN).")
+    "session, and configure its access token as matrix.access_token (DIABOT_MATRIX_ACCESS_TOKEN)."
+)
 
 
 async def delegates_auth(homeserver: str, timeout_s: float = 5) -> bool | None:
@@ -338,8 +364,11 @@ async def delegates_auth(homeserver: str, timeout_s: float = 5) -> bool | None:
     import aiohttp
 
     base = homeserver.rstrip("/")
-    paths = ("/_matrix/client/v1/auth_metadata", "/_matrix/client/unstable/org.matrix.msc2965/auth_metadata",
-             "/_matrix/client/unstable/org.matrix.msc2965/auth_issuer")
+    paths = (
+        "/_matrix/client/v1/auth_metadata",
+        "/_matrix/client/unstable/org.matrix.msc2965/auth_metadata",
+        "/_matrix/client/unstable/org.matrix.msc2965/auth_issuer",
+    )
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
             for path in paths:

@@ -39,7 +39,9 @@ def _print_status(st: IdentityStatus, store: KeyStore, device_id: str) -> None:
         print(f"private keys:      none in {store.path}")
     others = sorted(d for d in st.devices_signed if d != device_id)
     if others:
-        print("other devices:     " + ", ".join(f"{d} {'signed' if st.devices_signed[d] else 'unsigned'}" for d in others))
+        print(
+            "other devices:     " + ", ".join(f"{d} {'signed' if st.devices_signed[d] else 'unsigned'}" for d in others)
+        )
 
 
 async def _run(settings: Settings, action: str, yes: bool) -> int:
@@ -57,7 +59,7 @@ async def _run(settings: Settings, action: str, yes: bool) -> int:
                 if not sys.stdin.isatty():
                     print("refusing to reset without confirmation: pass --yes", file=sys.stderr)
                     return 2
-                if input(RESET_WARNING).strip() != "RESET":
+                if (await asyncio.to_thread(input, RESET_WARNING)).strip() != "RESET":
                     print("not reset")
                     return 1
             st = await identity.reset()

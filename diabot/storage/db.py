@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -87,6 +87,7 @@ class Database:
         async def select_one() -> None:
             async with self.sessions() as session:
                 await session.execute(text("SELECT 1"))
+
         try:
             # Bounded: /health must answer even while the database hangs.
             await asyncio.wait_for(select_one(), timeout_s)

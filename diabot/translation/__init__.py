@@ -39,8 +39,19 @@ class _LazyIdentifier:
 
 def build_translator(settings) -> Translator:
     """`settings`: diabot.config.TranslationSettings."""
-    engine = ArgosEngine(EngineSettings(
-        packages_dir=settings.packages_dir, compute_type=settings.compute_type,
-        inter_threads=settings.inter_threads, intra_threads=settings.intra_threads, beam_size=settings.beam_size))
-    return Translator(engine, _LazyIdentifier(settings.language_id), load_glossary(settings.glossary),
-                      cache_size=settings.cache_size, max_chars=settings.max_chars)
+    engine = ArgosEngine(
+        EngineSettings(
+            packages_dir=settings.packages_dir,
+            compute_type=settings.compute_type,
+            inter_threads=settings.inter_threads,
+            intra_threads=settings.intra_threads,
+            beam_size=settings.beam_size,
+        )
+    )
+    return Translator(
+        engine,
+        _LazyIdentifier(settings.language_id),
+        load_glossary(settings.glossary),
+        cache_size=settings.cache_size,
+        max_chars=settings.max_chars,
+    )

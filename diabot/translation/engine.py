@@ -72,9 +72,15 @@ class ArgosEngine:
             except (OSError, ValueError, AttributeError, TypeError) as exc:  # missing, unreadable or not an object
                 problem = f"no valid metadata.json ({exc.__class__.__name__})"
             else:
-                problem = ("no from_code/to_code in metadata.json" if not (pkg.from_code and pkg.to_code) else
-                           "no model folder" if not (path / "model").is_dir() else
-                           "no tokenizer model" if getattr(pkg, "tokenizer", None) is None else None)
+                problem = (
+                    "no from_code/to_code in metadata.json"
+                    if not (pkg.from_code and pkg.to_code)
+                    else "no model folder"
+                    if not (path / "model").is_dir()
+                    else "no tokenizer model"
+                    if getattr(pkg, "tokenizer", None) is None
+                    else None
+                )
             if problem:
                 log.warning("skipping a broken translation package", extra={"path": str(path), "problem": problem})
                 continue
@@ -124,10 +130,13 @@ class ArgosEngine:
                 import ctranslate2
 
                 pkg = self._packages[hop]
-                translator = ctranslate2.Translator(str(pkg.package_path / "model"), device="cpu",
-                                                    compute_type=self.settings.compute_type,
-                                                    inter_threads=self.settings.inter_threads,
-                                                    intra_threads=self.settings.intra_threads)
+                translator = ctranslate2.Translator(
+                    str(pkg.package_path / "model"),
+                    device="cpu",
+                    compute_type=self.settings.compute_type,
+                    inter_threads=self.settings.inter_threads,
+                    intra_threads=self.settings.intra_threads,
+                )
                 self._translators[hop] = translator
         return translator
 
@@ -141,8 +150,12 @@ class ArgosEngine:
         prefix = [[pkg.target_prefix]] * len(tokens) if getattr(pkg, "target_prefix", "") else None
         longest = max((len(t) for t in tokens), default=1)
         results = translator.translate_batch(
-            tokens, target_prefix=prefix, replace_unknowns=True, beam_size=self.settings.beam_size,
-            max_batch_size=64, length_penalty=0.2,
+            tokens,
+            target_prefix=prefix,
+            replace_unknowns=True,
+            beam_size=self.settings.beam_size,
+            max_batch_size=64,
+            length_penalty=0.2,
             # Bound the output: a chat sentence never needs 3x its length.
             max_decoding_length=min(512, int(self.settings.max_length_ratio * longest) + 10),
         )
@@ -150,7 +163,7 @@ class ArgosEngine:
         for result in results:
             value = pkg.tokenizer.decode(result.hypotheses[0])
             if prefix and value.startswith(pkg.target_prefix):
-                value = value[len(pkg.target_prefix):]
+                value = value[len(pkg.target_prefix) :]
             out.append(value.strip())
         return out
 

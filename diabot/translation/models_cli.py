@@ -19,7 +19,9 @@ PAIRS = [(a, b) for a in LANGUAGES for b in LANGUAGES if a != b]
 
 def _engine(settings) -> ArgosEngine:
     tr = settings.translation
-    return ArgosEngine(EngineSettings(tr.packages_dir, tr.compute_type, tr.inter_threads, tr.intra_threads, tr.beam_size))
+    return ArgosEngine(
+        EngineSettings(tr.packages_dir, tr.compute_type, tr.inter_threads, tr.intra_threads, tr.beam_size)
+    )
 
 
 def _pair(text: str) -> tuple[str, str] | None:
@@ -52,14 +54,19 @@ def _install_from_index(engine: ArgosEngine, pair: tuple[str, str]) -> int:
         with urllib.request.urlopen(argos_settings.remote_package_index, timeout=15) as resp:
             available = json.loads(resp.read())
     except Exception as exc:  # offline: say so plainly
-        print(f"cannot reach the Argos package index ({exc.__class__.__name__}: {exc}).\n"
-              "On a machine without internet, copy an .argosmodel file here and run:\n"
-              "  diabot models install /path/to/translate-nl_en.argosmodel", file=sys.stderr)
+        print(
+            f"cannot reach the Argos package index ({exc.__class__.__name__}: {exc}).\n"
+            "On a machine without internet, copy an .argosmodel file here and run:\n"
+            "  diabot models install /path/to/translate-nl_en.argosmodel",
+            file=sys.stderr,
+        )
         return 1
     match = [p for p in available if (p.get("from_code"), p.get("to_code")) == pair and p.get("links")]
     if not match:
-        print(f"the index has no package {pair[0]}->{pair[1]} (nl<->de works through English: install nl-en and en-de)",
-              file=sys.stderr)
+        print(
+            f"the index has no package {pair[0]}->{pair[1]} (nl<->de works through English: install nl-en and en-de)",
+            file=sys.stderr,
+        )
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / f"translate-{pair[0]}_{pair[1]}.argosmodel"

@@ -29,22 +29,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _PATTERNS = [
-    r"```.*?```",                                   # fenced code (fails at most at the last fence of a line)
-    r"`[^`\n]+`",                                   # inline code
+    r"```.*?```",  # fenced code (fails at most at the last fence of a line)
+    r"`[^`\n]+`",  # inline code
     r"(?:https?|ftp)://[^\s<>\"]{1,2048}[^\s<>\".,;:!?)\]]",  # URLs
     r"www\.[^\s<>\"]{1,2048}[^\s<>\".,;:!?)\]]",
     r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}",  # e-mail (RFC 5321 lengths)
     r"@[\w.=/+-]{1,255}:[\w.-]{1,255}(?::\d{1,5})?",  # Matrix ID
-    r"@\w[\w.-]{0,254}",                            # @mention
-    r"[#!][\w.=/+-]{1,255}:[\w.-]{1,255}",          # room alias / id
-    r"#\w+",                                        # hashtag
-    r"\b\d{4}-\d{2}-\d{2}\b",                       # ISO date
-    r"\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b",    # 24.12. / 24-12-2026
-    r"\b\d{1,2}:\d{2}(?::\d{2})?\b",                # time
-    r"(?:[€$£]\s?)?\d+(?:[.,]\d+)*(?:\s?(?:%|€))?",   # numbers, amounts
+    r"@\w[\w.-]{0,254}",  # @mention
+    r"[#!][\w.=/+-]{1,255}:[\w.-]{1,255}",  # room alias / id
+    r"#\w+",  # hashtag
+    r"\b\d{4}-\d{2}-\d{2}\b",  # ISO date
+    r"\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b",  # 24.12. / 24-12-2026
+    r"\b\d{1,2}:\d{2}(?::\d{2})?\b",  # time
+    r"(?:[€$£]\s?)?\d+(?:[.,]\d+)*(?:\s?(?:%|€))?",  # numbers, amounts
     r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+",  # emoji
-    r"\*\*|__|~~",                                  # bold / strike markers
-    r"(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)",         # italic markers
+    r"\*\*|__|~~",  # bold / strike markers
+    r"(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)",  # italic markers
 ]
 _PROTECTED = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.S)
 # Line prefixes that carry structure: bullets, numbered items, quotes, headings.
@@ -94,7 +94,7 @@ def cut(text: str, limit: int) -> tuple[str, str]:
             return text[:i], text[i:]
     i = max(text.rfind(end, floor, limit + 1) for end in _SENTENCE_ENDS)
     if i >= 0:
-        return text[:i + 1], text[i + 1:]
+        return text[: i + 1], text[i + 1 :]
     i = text.rfind(" ", floor, limit)
     return (text[:i], text[i:]) if i >= 0 else (text[:limit], text[limit:])
 
@@ -109,7 +109,7 @@ def split_pieces(text: str, glossary: Glossary | None, tgt: str) -> list[Piece]:
         prefix = _LINE_PREFIX.match(line).group(1)
         if prefix:
             pieces.append(Piece(prefix, False))
-        _split_line(line[len(prefix):], glossary, tgt, pieces)
+        _split_line(line[len(prefix) :], glossary, tgt, pieces)
     return pieces
 
 
@@ -142,7 +142,7 @@ def _add_run(run: str, out: list[Piece]) -> None:
         out.append(Piece(run, False))
         return
     lead = run[: len(run) - len(run.lstrip())]
-    trail = run[len(run.rstrip()):]
+    trail = run[len(run.rstrip()) :]
     if lead:
         out.append(Piece(lead, False))
     out.append(Piece(core, True))

@@ -29,11 +29,11 @@ SLICE = 256
 def _join(parts: list[str], done: dict[str, str]) -> str:
     """The translated sentences of one run, with the whitespace pysbd left
     between them."""
-    return "".join(done[s.strip()] + s[len(s.rstrip()):] if s.strip() else s for s in parts).strip()
+    return "".join(done[s.strip()] + s[len(s.rstrip()) :] if s.strip() else s for s in parts).strip()
 
 
 class _HopBatcher:
-    def __init__(self, translator: "Translator", hop: tuple[str, str], max_batch: int):
+    def __init__(self, translator: Translator, hop: tuple[str, str], max_batch: int):
         self.translator = translator
         self.hop = hop
         self.max_batch = max_batch
@@ -51,17 +51,17 @@ class _HopBatcher:
     async def _drain(self) -> None:
         try:
             while self.pending:
-                batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch:]
+                batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
                 unique = list(dict.fromkeys(s for s, _ in batch))
                 try:
                     outputs = await self.translator._run(self.translator.engine.translate_sentences, self.hop, unique)
-                except Exception as exc:  # noqa: BLE001 - handed to every waiter
+                except Exception as exc:
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
                 self.translator.batches += 1
-                result = dict(zip(unique, outputs))
+                result = dict(zip(unique, outputs, strict=False))
                 for sentence, future in batch:
                     if not future.done():
                         future.set_result(result[sentence])
@@ -70,8 +70,15 @@ class _HopBatcher:
 
 
 class Translator:
-    def __init__(self, engine: ArgosEngine, identifier: LanguageIdentifier | None, glossary: Glossary | None = None,
-                 cache_size: int = 5000, max_batch: int = 32, max_chars: int = 4000):
+    def __init__(
+        self,
+        engine: ArgosEngine,
+        identifier: LanguageIdentifier | None,
+        glossary: Glossary | None = None,
+        cache_size: int = 5000,
+        max_batch: int = 32,
+        max_chars: int = 4000,
+    ):
         self.engine = engine
         self.max_chars = max_chars
         self.identifier = identifier
@@ -123,8 +130,9 @@ class Translator:
         """In the worker thread: the pieces of the text, with the sentences of
         each translatable one (None: keep the piece as it is), and the
         distinct sentences to translate."""
-        plan = [(p.text, sentences(p.text, src) if p.translate else None)
-                for p in split_pieces(text, self.glossary, tgt)]
+        plan = [
+            (p.text, sentences(p.text, src) if p.translate else None) for p in split_pieces(text, self.glossary, tgt)
+        ]
         unique = list(dict.fromkeys(s.strip() for _, parts in plan if parts for s in parts if s.strip()))
         return plan, unique
 
@@ -143,7 +151,7 @@ class Translator:
             for task in tasks:
                 task.cancel()
             raise
-        return dict(zip(unique, outs))
+        return dict(zip(unique, outs, strict=False))
 
     async def _translate_sentence(self, sentence: str, route: list[tuple[str, str]]) -> str:
         for hop in route:

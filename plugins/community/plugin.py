@@ -37,7 +37,7 @@ class CommunityConfig(PluginConfig):
     space_name: str = "DIA — Ondernemend Emmen × Wirtschaftsverband Emsland"
     space_topic: str = "Grensoverschrijdend ondernemersnetwerk / Grenzüberschreitendes Unternehmernetzwerk"
     # Get moderator power in the space and every themed room (besides bot.admins).
-    moderators: list[str] = []
+    moderators: list[str] = Field(default_factory=list)
     moderator_level: int = Field(default=50, ge=1, le=100)
 
 
@@ -84,7 +84,9 @@ class CommunityPlugin(Plugin):
             known = {row.slug: row for row in (await session.scalars(select(ThemeRoom))).all()}
         space = known.get(SPACE)
         if space is None:
-            space_id = await rooms.create_room(self.config.space_name, self.config.space_topic, space=True, invite=self.moderators)
+            space_id = await rooms.create_room(
+                self.config.space_name, self.config.space_topic, space=True, invite=self.moderators
+            )
             await rooms.set_power(space_id, levels)
             await self._remember(SPACE, space_id, self.config.space_name, self.config.space_name)
             log.info("created the community space", extra={"room_id": space_id})
@@ -96,10 +98,13 @@ class CommunityPlugin(Plugin):
         for theme in self.themes:
             if theme.slug in known:
                 continue
-            await self._create_theme_room(space_id, theme.slug, theme.nl.name, theme.de.name, theme.topic(), theme.suggest, levels)
+            await self._create_theme_room(
+                space_id, theme.slug, theme.nl.name, theme.de.name, theme.topic(), theme.suggest, levels
+            )
 
-    async def _create_theme_room(self, space_id: str, slug: str, nl: str, de: str, topic: str, suggested: bool,
-                                 levels: dict[str, int]) -> str:
+    async def _create_theme_room(
+        self, space_id: str, slug: str, nl: str, de: str, topic: str, suggested: bool, levels: dict[str, int]
+    ) -> str:
         rooms = self.services.rooms
         room_id = await rooms.create_room(room_name(nl, de), topic, parent=space_id, invite=self.moderators)
         await rooms.set_power(room_id, levels)
@@ -145,14 +150,20 @@ class CommunityPlugin(Plugin):
             return
         lines = [f"**{ctx.t('community.rooms.title')}**", ""]
         for room in rooms:
-            count = self.services.rooms.member_count(room.room_id)
-            lines.append(f"- **{escape_md(self._name(room, ctx.lang))}** (`{room.slug}`) — {ctx.t('community.rooms.members', count=count)}")
+            members = ctx.t("community.rooms.members", count=self.services.rooms.member_count(room.room_id))
+            lines.append(f"- **{escape_md(self._name(room, ctx.lang))}** (`{room.slug}`) — {members}")
         join = self.services.router.display_name(self.join.__diabot_command__, ctx.lang)
         lines += ["", ctx.t("community.rooms.how_to_join", command=f"{self.services.router.prefix}{join}")]
         ctx.reply_markdown("\n".join(lines))
 
-    @command("join", nl=("meedoen", "deelnemen"), de=("beitreten", "mitmachen"), help="community.join.help", perm=Perm.MEMBER,
-             args=(Arg("theme", rest=True),))
+    @command(
+        "join",
+        nl=("meedoen", "deelnemen"),
+        de=("beitreten", "mitmachen"),
+        help="community.join.help",
+        perm=Perm.MEMBER,
+        args=(Arg("theme", rest=True),),
+    )
     async def join(self, ctx: Context, theme: str) -> None:
         room = await self._find(ctx, theme)
         if self.services.rooms.is_member(room.room_id, ctx.sender):
@@ -165,14 +176,24 @@ class CommunityPlugin(Plugin):
 
     # ---- moderator commands ----------------------------------------------------------------
 
-    @command("room create", nl=("ruimte maak",), de=("raum erstellen",), help="community.create.help", perm=Perm.MODERATOR,
-             args=(Arg("slug"), Arg("nl_name"), Arg("de_name")))
+    @command(
+        "room create",
+        nl=("ruimte maak",),
+        de=("raum erstellen",),
+        help="community.create.help",
+        perm=Perm.MODERATOR,
+        args=(Arg("slug"), Arg("nl_name"), Arg("de_name")),
+    )
     async def create(self, ctx: Context, slug: str, nl_name: str, de_name: str) -> None:
         slug = slug.lower()
         if not slug.replace("-", "").isalnum() or slug == SPACE:
             raise UsageError("community.create.bad_slug", slug=slug)
         # Checked before the room exists: PostgreSQL refuses longer values (VARCHAR(n)).
-        for arg, value, column in (("slug", slug, "slug"), ("nl_name", nl_name, "name_nl"), ("de_name", de_name, "name_de")):
+        for arg, value, column in (
+            ("slug", slug, "slug"),
+            ("nl_name", nl_name, "name_nl"),
+            ("de_name", de_name, "name_de"),
+        ):
             limit = ThemeRoom.__table__.c[column].type.length
             if len(value) > limit:
                 raise UsageError("community.too_long", arg=arg, max=limit, length=len(value))
@@ -187,15 +208,27 @@ class CommunityPlugin(Plugin):
         await self.services.rooms.invite(room_id, ctx.sender)
         ctx.reply("community.create.done", room=room_name(nl_name, de_name), slug=slug)
 
-    @command("room topic", nl=("ruimte onderwerp",), de=("raum thema",), help="community.topic.help", perm=Perm.MODERATOR,
-             args=(Arg("theme"), Arg("nl_topic"), Arg("de_topic")))
+    @command(
+        "room topic",
+        nl=("ruimte onderwerp",),
+        de=("raum thema",),
+        help="community.topic.help",
+        perm=Perm.MODERATOR,
+        args=(Arg("theme"), Arg("nl_topic"), Arg("de_topic")),
+    )
     async def topic(self, ctx: Context, theme: str, nl_topic: str, de_topic: str) -> None:
         room = await self._find(ctx, theme)
         await self.services.rooms.put_state(room.room_id, "m.room.topic", {"topic": room_topic(nl_topic, de_topic)})
         ctx.reply("community.topic.done", room=self._name(room, ctx.lang))
 
-    @command("room archive", nl=("ruimte archiveer",), de=("raum archivieren",), help="community.archive.help",
-             perm=Perm.MODERATOR, args=(Arg("theme"),))
+    @command(
+        "room archive",
+        nl=("ruimte archiveer",),
+        de=("raum archivieren",),
+        help="community.archive.help",
+        perm=Perm.MODERATOR,
+        args=(Arg("theme"),),
+    )
     async def archive(self, ctx: Context, theme: str) -> None:
         room = await self._find(ctx, theme)
         space = await ctx.session.get(ThemeRoom, SPACE)

@@ -7,16 +7,50 @@ import re
 from rapidfuzz import fuzz, process
 
 # From the DIA documents: what members can exchange.
-RESOURCES = ("knowledge", "experience", "people", "facilities", "networks", "processes", "data", "reputation",
-             "finance", "training")
+RESOURCES = (
+    "knowledge",
+    "experience",
+    "people",
+    "facilities",
+    "networks",
+    "processes",
+    "data",
+    "reputation",
+    "finance",
+    "training",
+)
 SIDES = ("nl", "de")
 LANG_WORDS = {
     "nl": ("nederlands", "dutch", "niederländisch", "niederlaendisch", "hollands", "nl"),
     "de": ("deutsch", "duits", "german", "germany", "de"),
     "en": ("english", "engels", "englisch", "en"),
 }
-YES = ("ja", "j", "yes", "y", "jawel", "jazeker", "zeker", "jawohl", "klar", "gerne", "graag", "ok", "oke", "oké",
-       "okay", "sure", "natuurlijk", "natürlich", "prima", "goed", "gut", "akkoord", "einverstanden", "agree")
+YES = (
+    "ja",
+    "j",
+    "yes",
+    "y",
+    "jawel",
+    "jazeker",
+    "zeker",
+    "jawohl",
+    "klar",
+    "gerne",
+    "graag",
+    "ok",
+    "oke",
+    "oké",
+    "okay",
+    "sure",
+    "natuurlijk",
+    "natürlich",
+    "prima",
+    "goed",
+    "gut",
+    "akkoord",
+    "einverstanden",
+    "agree",
+)
 NO = ("nee", "neen", "nein", "no", "n", "niet", "nicht", "liever niet", "lieber nicht", "nope", "nö")
 SKIP = ("skip", "overslaan", "sla over", "überspringen", "ueberspringen", "weiter", "-", "/", "pass", "geen", "keine")
 

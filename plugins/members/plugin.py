@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field
 from sqlalchemy import delete, func, select
@@ -61,7 +61,7 @@ class MembersConfig(PluginConfig):
     inactive_months: int = Field(default=18, ge=1)
     warning_days: int = Field(default=30, ge=1)
     # Optional greeting texts overriding the built-in ones, per language.
-    welcome: dict[str, str] = {}
+    welcome: dict[str, str] = Field(default_factory=dict)
 
 
 class MembersPlugin(Plugin):
@@ -109,15 +109,21 @@ class MembersPlugin(Plugin):
         return self.services.i18n.t(lang, key, **params)
 
     async def _theme_rooms(self, session) -> list[ThemeRoom]:
-        query = select(ThemeRoom).where(ThemeRoom.slug != "_space", ThemeRoom.archived.is_(False)).order_by(ThemeRoom.created_at)
+        query = (
+            select(ThemeRoom)
+            .where(ThemeRoom.slug != "_space", ThemeRoom.archived.is_(False))
+            .order_by(ThemeRoom.created_at)
+        )
         return list((await session.scalars(query)).all())
 
     def _theme_name(self, room: ThemeRoom, lang: str) -> str:
         return room.name_de if lang == "de" else room.name_nl if lang == "nl" else f"{room.name_nl} / {room.name_de}"
 
     def _resource_options(self) -> list[tuple[str, list[str]]]:
-        return [(key, [self._t(lang, f"members.resource.{key}") for lang in ("nl", "de", "en")] + [key])
-                for key in d.RESOURCES]
+        return [
+            (key, [self._t(lang, f"members.resource.{key}") for lang in ("nl", "de", "en")] + [key])
+            for key in d.RESOURCES
+        ]
 
     def _send(self, ctx: Context, room_id: str, markdown: str) -> None:
         ctx.send_markdown(room_id, markdown)
@@ -169,8 +175,13 @@ class MembersPlugin(Plugin):
             return None
         lang = d.guess_language(user_id)
         room_id = await self.services.rooms.open_direct(user_id, "diabot")
-        state = Onboarding(user_id=user_id, dm_room_id=room_id, status="invited", step="language",
-                           answers={"guess": lang} if lang else {})
+        state = Onboarding(
+            user_id=user_id,
+            dm_room_id=room_id,
+            status="invited",
+            step="language",
+            answers={"guess": lang} if lang else {},
+        )
         ctx.session.add(state)
         log.info("opened an onboarding chat", extra={"room_id": room_id})
         if self.services.rooms.has_joined(room_id, user_id):
@@ -252,7 +263,7 @@ class MembersPlugin(Plugin):
         elif answer is not d.SKIPPED:
             answers[state.step] = answer
         state.answers = answers
-        following = STEPS[STEPS.index(state.step) + 1:] if state.step in STEPS else ()
+        following = STEPS[STEPS.index(state.step) + 1 :] if state.step in STEPS else ()
         if not following:
             await self._finish(ctx, state)
             return
@@ -326,9 +337,17 @@ class MembersPlugin(Plugin):
         name = self.services.rooms.display_name(room_id, profile.user_id)
         blocks = []
         for lang in ("nl", "de"):
-            blocks.append(self._t(lang, "members.intro", name=name, company=profile.company or "—",
-                                  place=self._place(profile, lang),
-                                  offers=self._resources(profile.offers, lang), seeks=self._resources(profile.seeks, lang)))
+            blocks.append(
+                self._t(
+                    lang,
+                    "members.intro",
+                    name=name,
+                    company=profile.company or "—",
+                    place=self._place(profile, lang),
+                    offers=self._resources(profile.offers, lang),
+                    seeks=self._resources(profile.seeks, lang),
+                )
+            )
         for content in notice_contents("\n\n".join(blocks)):
             row = self.services.outbox.queue(ctx.session, room_id, content)
             ctx.queued.append(row)
@@ -351,7 +370,7 @@ class MembersPlugin(Plugin):
 
     async def _mark_active(self, ctx: Context, user_id: str) -> None:
         """At most one write per member and day."""
-        today = datetime.now(timezone.utc).date().isoformat()
+        today = datetime.now(UTC).date().isoformat()
         if self._active_marked.get(user_id) == today:
             return
         profile = await ctx.session.get(Profile, user_id)
@@ -367,7 +386,9 @@ class MembersPlugin(Plugin):
         here = await self._may_become_private_chat(ctx)
         if state is None:
             if here:
-                state = Onboarding(user_id=ctx.sender, dm_room_id=ctx.room_id, status="active", step="language", answers={})
+                state = Onboarding(
+                    user_id=ctx.sender, dm_room_id=ctx.room_id, status="active", step="language", answers={}
+                )
                 ctx.session.add(state)
             else:
                 opened = await self._open_dm(ctx, ctx.sender)
@@ -407,16 +428,28 @@ class MembersPlugin(Plugin):
         rooms = {r.slug: r for r in await self._theme_rooms(ctx.session)}
         themes = ", ".join(self._theme_name(rooms[s], ctx.lang) for s in p.themes if s in rooms) or "—"
         yes, no = ctx.t("members.yes"), ctx.t("members.no")
-        rows = [("company", p.company or "—"), ("town", p.town or "—"),
-                ("side", ctx.t(f"members.side.{p.side}") if p.side else "—"), ("sector", p.sector or "—"),
-                ("themes", themes), ("offers", self._resources(p.offers, ctx.lang)),
-                ("seeks", self._resources(p.seeks, ctx.lang)), ("listed", yes if p.listed else no)]
+        rows = [
+            ("company", p.company or "—"),
+            ("town", p.town or "—"),
+            ("side", ctx.t(f"members.side.{p.side}") if p.side else "—"),
+            ("sector", p.sector or "—"),
+            ("themes", themes),
+            ("offers", self._resources(p.offers, ctx.lang)),
+            ("seeks", self._resources(p.seeks, ctx.lang)),
+            ("listed", yes if p.listed else no),
+        ]
         lines = [f"**{ctx.t('members.profile.title')}**", ""]
         lines += [f"- {ctx.t(f'members.field.{k}')}: {escape_md(v)}" for k, v in rows]
         return "\n".join(lines)
 
-    @command("profile set", nl=("profiel zet",), de=("profil setze",), help="members.profile_set.help", perm=Perm.MEMBER,
-             args=(Arg("field", choices=tuple(FIELD_BY_WORD)), Arg("value", rest=True)))
+    @command(
+        "profile set",
+        nl=("profiel zet",),
+        de=("profil setze",),
+        help="members.profile_set.help",
+        perm=Perm.MEMBER,
+        args=(Arg("field", choices=tuple(FIELD_BY_WORD)), Arg("value", rest=True)),
+    )
     async def profile_set(self, ctx: Context, field: str, value: str) -> None:
         self._refuse_in_public(ctx)
         field = FIELD_BY_WORD[field]
@@ -435,8 +468,14 @@ class MembersPlugin(Plugin):
         ctx.reply_markdown(f"{ctx.t('members.profile_set.done')}\n\n{await self._render_profile(ctx, profile)}")
         await self._echoed(ctx, [profile.user_id], ctx.queued[before:])
 
-    @command("members", nl=("leden",), de=("mitglieder",), help="members.members.help", perm=Perm.MEMBER,
-             args=(Arg("theme", rest=True),))
+    @command(
+        "members",
+        nl=("leden",),
+        de=("mitglieder",),
+        help="members.members.help",
+        perm=Perm.MEMBER,
+        args=(Arg("theme", rest=True),),
+    )
     async def members(self, ctx: Context, theme: str) -> None:
         self._refuse_in_public(ctx)
         rooms = await self._theme_rooms(ctx.session)
@@ -454,16 +493,24 @@ class MembersPlugin(Plugin):
             return
         lines = [f"**{ctx.t('members.members.title', theme=self._theme_name(room, ctx.lang))}**", ""]
         for p in sorted(found, key=lambda p: (p.company or "").lower()):
-            lines.append(f"- **{escape_md(p.company or '—')}** ({escape_md(self._place(p, ctx.lang))}) — "
-                         f"{ctx.t('members.field.offers')}: {self._resources(p.offers, ctx.lang)}")
+            lines.append(
+                f"- **{escape_md(p.company or '—')}** ({escape_md(self._place(p, ctx.lang))}) — "
+                f"{ctx.t('members.field.offers')}: {self._resources(p.offers, ctx.lang)}"
+            )
         before = len(ctx.queued)
         ctx.reply_markdown("\n".join(lines))
         await self._echoed(ctx, [p.user_id for p in found], ctx.queued[before:])
 
     # ---- commands: moderators -------------------------------------------------------------
 
-    @command("announce", nl=("mededeling",), de=("ankündigung", "ankuendigung"), help="members.announce.help",
-             perm=Perm.MODERATOR, args=(Arg("text", rest=True),))
+    @command(
+        "announce",
+        nl=("mededeling",),
+        de=("ankündigung", "ankuendigung"),
+        help="members.announce.help",
+        perm=Perm.MODERATOR,
+        args=(Arg("text", rest=True),),
+    )
     async def announce(self, ctx: Context, text: str) -> None:
         rooms = [r for r in await self._theme_rooms(ctx.session)]
         by_slug = {r.slug: r for r in rooms}
@@ -491,7 +538,7 @@ class MembersPlugin(Plugin):
         parts = [text]
         for target in targets:
             try:
-                parts.append(f"{ {'nl': '🇳🇱', 'de': '🇩🇪'}[target]} {await translator.translate(text, src, target)}")
+                parts.append(f"{ {'nl': '🇳🇱', 'de': '🇩🇪'}[target] } {await translator.translate(text, src, target)}")
             except NoModel:
                 continue
         return "\n\n".join(parts)
@@ -500,13 +547,26 @@ class MembersPlugin(Plugin):
     async def stats(self, ctx: Context) -> None:
         lines = [f"**{ctx.t('members.stats.title')}**", "", f"**{ctx.t('members.stats.rooms')}**"]
         for room in await self._theme_rooms(ctx.session):
-            lines.append(f"- {escape_md(self._theme_name(room, ctx.lang))}: {self.services.rooms.member_count(room.room_id)}")
-        counts = dict((await ctx.session.execute(select(Onboarding.status, func.count()).group_by(Onboarding.status))).all())
+            lines.append(
+                f"- {escape_md(self._theme_name(room, ctx.lang))}: {self.services.rooms.member_count(room.room_id)}"
+            )
+        counts = dict(
+            (await ctx.session.execute(select(Onboarding.status, func.count()).group_by(Onboarding.status))).all()
+        )
         profiles = await ctx.session.scalar(select(func.count()).select_from(Profile)) or 0
         started = sum(counts.values())
-        lines += ["", f"**{ctx.t('members.stats.onboarding')}**",
-                  ctx.t("members.stats.onboarding_line", started=started, done=counts.get("done", 0),
-                        declined=counts.get("declined", 0), stopped=counts.get("stopped", 0), profiles=profiles)]
+        lines += [
+            "",
+            f"**{ctx.t('members.stats.onboarding')}**",
+            ctx.t(
+                "members.stats.onboarding_line",
+                started=started,
+                done=counts.get("done", 0),
+                declined=counts.get("declined", 0),
+                stopped=counts.get("stopped", 0),
+                profiles=profiles,
+            ),
+        ]
         ctx.reply_markdown("\n".join(lines))
 
     # ---- GDPR self-service ---------------------------------------------------------------------
@@ -518,14 +578,24 @@ class MembersPlugin(Plugin):
             return
         data = await self.services.privacy.export(ctx.session, ctx.sender)
         text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-        row = self.services.outbox.queue(ctx.session, ctx.room_id, {
-            "filename": "diabot-mydata.json", "mimetype": "application/json", "text": text}, event_type=FILE_EVENT)
+        row = self.services.outbox.queue(
+            ctx.session,
+            ctx.room_id,
+            {"filename": "diabot-mydata.json", "mimetype": "application/json", "text": text},
+            event_type=FILE_EVENT,
+        )
         ctx.queued.append(row)
         await self._echoed(ctx, [ctx.sender], [row])  # carries their data: redacted on !forget
         ctx.reply("members.mydata.sent")
 
-    @command("forget", nl=("vergeet",), de=("vergiss",), help="members.forget.help", perm=Perm.ANYONE,
-             args=(Arg("confirm", optional=True, choices=("confirm", "bevestig", "bestätigen", "bestaetigen")),))
+    @command(
+        "forget",
+        nl=("vergeet",),
+        de=("vergiss",),
+        help="members.forget.help",
+        perm=Perm.ANYONE,
+        args=(Arg("confirm", optional=True, choices=("confirm", "bevestig", "bestätigen", "bestaetigen")),),
+    )
     async def forget(self, ctx: Context, confirm: str | None) -> None:
         if not await self._private_chat(ctx):
             ctx.reply("members.private_only")
@@ -557,8 +627,12 @@ class MembersPlugin(Plugin):
             out["profile"] = {c.name: getattr(profile, c.name) for c in Profile.__table__.columns}
         state = await session.get(Onboarding, user_id)
         if state is not None:
-            out["onboarding"] = {"status": state.status, "step": state.step, "answers": state.answers,
-                                 "started_at": state.started_at}
+            out["onboarding"] = {
+                "status": state.status,
+                "step": state.step,
+                "answers": state.answers,
+                "started_at": state.started_at,
+            }
         return out or None
 
     async def _erase(self, session, user_id: str) -> list:
@@ -587,19 +661,24 @@ class MembersPlugin(Plugin):
                 if profile.warned_at is None:
                     profile.warned_at = now
                     if state is not None:
-                        for content in notice_contents(self._t(lang, "members.inactive_warning", months=self.config.inactive_months)):
+                        for content in notice_contents(
+                            self._t(lang, "members.inactive_warning", months=self.config.inactive_months)
+                        ):
                             queued.append(self.services.outbox.queue(session, state.dm_room_id, content))
                 elif aware(profile.warned_at) < warned_before:
                     queued.extend(await self._erase(session, profile.user_id))
                     session.add(ErasureLog(subject_hash=self.services.privacy.subject_hash(profile.user_id)))
-            outdated = (await session.scalars(select(Profile).where(Profile.consent_version < self.config.privacy_version))).all()
+            outdated = (
+                await session.scalars(select(Profile).where(Profile.consent_version < self.config.privacy_version))
+            ).all()
             for profile in outdated:
                 state = await session.get(Onboarding, profile.user_id)
                 if state is None or state.status == "active":
                     continue
                 state.status, state.step = "active", "consent"
                 lang = state.answers.get("lang") or "en"
-                text = f"{self._t(lang, 'members.privacy_changed')}\n\n{self._t(lang, 'members.q.consent', version=self.config.privacy_version)}"
+                consent = self._t(lang, "members.q.consent", version=self.config.privacy_version)
+                text = f"{self._t(lang, 'members.privacy_changed')}\n\n{consent}"
                 for content in notice_contents(text):
                     queued.append(self.services.outbox.queue(session, state.dm_room_id, content))
         self.services.outbox.notify(queued)

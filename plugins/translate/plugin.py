@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -23,10 +23,9 @@ from diabot.errors import UsageError
 from diabot.events import Message, Reaction, Redaction
 from diabot.formatting import Markdown, notice_contents, reply_relation
 from diabot.plugin import Plugin, PluginConfig
-from diabot.tasks import cancel_and_wait
 from diabot.storage.models import ErasureLog, OutboxMessage
+from diabot.tasks import cancel_and_wait
 from diabot.translation import NoModel
-
 from plugins.community.models import ThemeRoom
 from plugins.community.themes import load_themes
 
@@ -45,8 +44,8 @@ class TranslateConfig(PluginConfig):
     default_mode: Mode = "auto"
     # Themed rooms start with the mode their theme has in this file.
     themes_file: Path = ROOT / "config" / "themes.yaml"
-    room_modes: dict[str, Mode] = {}  # room id -> mode, before a moderator sets one
-    english_targets: list[Literal["nl", "de"]] = ["nl", "de"]
+    room_modes: dict[str, Mode] = Field(default_factory=dict)  # room id -> mode, before a moderator sets one
+    english_targets: list[Literal["nl", "de"]] = Field(default_factory=lambda: ["nl", "de"])
     min_chars: int = Field(default=10, ge=0)
     min_words: int = Field(default=2, ge=1)
     # False: translations are replies instead of threads.
@@ -79,8 +78,9 @@ class TranslatePlugin(Plugin):
         links = (await session.scalars(select(TranslationLink).where(TranslationLink.author == user_id))).all()
         queued = await self._redact(session, links)
         await session.execute(delete(TranslateUser).where(TranslateUser.user_id == user_id))
-        await session.execute(delete(TranslationJob).where(
-            (TranslationJob.sender == user_id) | (TranslationJob.requester == user_id)))
+        await session.execute(
+            delete(TranslationJob).where((TranslationJob.sender == user_id) | (TranslationJob.requester == user_id))
+        )
         return queued
 
     async def start(self) -> None:
@@ -125,10 +125,19 @@ class TranslatePlugin(Plugin):
             return
         if msg.is_edit:
             original = msg.relates_to.get("event_id")
-            has_links = await ctx.session.scalar(select(TranslationLink.id).where(TranslationLink.source_event_id == original).limit(1))
+            has_links = await ctx.session.scalar(
+                select(TranslationLink.id).where(TranslationLink.source_event_id == original).limit(1)
+            )
             if has_links:
-                self._enqueue(ctx, kind="edit", source_event_id=original, sender=msg.sender, text=msg.body,
-                              targets=[], thread_root=None)
+                self._enqueue(
+                    ctx,
+                    kind="edit",
+                    source_event_id=original,
+                    sender=msg.sender,
+                    text=msg.body,
+                    targets=[],
+                    thread_root=None,
+                )
             return
         if not self._worth_translating(msg.body) or await self.room_mode(ctx) != "auto":
             return
@@ -140,8 +149,15 @@ class TranslatePlugin(Plugin):
         limits = self.services.limits
         if limits is not None and not limits.allows("translations", msg.sender):
             return  # one person's flood must not occupy the model for everyone; the message itself stays
-        self._enqueue(ctx, kind="auto", source_event_id=msg.event_id, sender=msg.sender, text=msg.body, targets=[],
-                      thread_root=msg.thread_root)
+        self._enqueue(
+            ctx,
+            kind="auto",
+            source_event_id=msg.event_id,
+            sender=msg.sender,
+            text=msg.body,
+            targets=[],
+            thread_root=msg.thread_root,
+        )
 
     @on(Reaction)
     async def on_reaction(self, ctx: Context, reaction: Reaction) -> None:
@@ -152,23 +168,41 @@ class TranslatePlugin(Plugin):
         # there or on its way: no second copy, no second run of the model.
         if await self._existing(ctx.session, reaction.target, target) is not None:
             return
-        pending = (await ctx.session.scalars(select(TranslationJob).where(
-            TranslationJob.source_event_id == reaction.target, TranslationJob.kind == "reaction"))).all()
+        pending = (
+            await ctx.session.scalars(
+                select(TranslationJob).where(
+                    TranslationJob.source_event_id == reaction.target, TranslationJob.kind == "reaction"
+                )
+            )
+        ).all()
         if any(job.targets == [target] for job in pending):
             return
-        self._enqueue(ctx, kind="reaction", source_event_id=reaction.target, sender="", requester=reaction.sender,
-                      text=None, targets=[target], thread_root=None)
+        self._enqueue(
+            ctx,
+            kind="reaction",
+            source_event_id=reaction.target,
+            sender="",
+            requester=reaction.sender,
+            text=None,
+            targets=[target],
+            thread_root=None,
+        )
 
     @on(Redaction)
     async def on_redaction(self, ctx: Context, redaction: Redaction) -> None:
-        links = (await ctx.session.scalars(select(TranslationLink).where(TranslationLink.source_event_id == redaction.redacts))).all()
+        links = (
+            await ctx.session.scalars(
+                select(TranslationLink).where(TranslationLink.source_event_id == redaction.redacts)
+            )
+        ).all()
         ctx.queued.extend(await self._redact(ctx.session, links))
         await ctx.session.execute(delete(TranslationJob).where(TranslationJob.source_event_id == redaction.redacts))
         # One of our translations redacted (by a moderator): forget it, so a
         # new request makes a new one instead of pointing at the redacted one.
         ours = select(OutboxMessage.id).where(OutboxMessage.sent_event_id == redaction.redacts)
-        await ctx.session.execute(delete(TranslationLink).where(
-            TranslationLink.room_id == ctx.room_id, TranslationLink.outbox_id.in_(ours)))
+        await ctx.session.execute(
+            delete(TranslationLink).where(TranslationLink.room_id == ctx.room_id, TranslationLink.outbox_id.in_(ours))
+        )
 
     async def _redact(self, session, links: list[TranslationLink]) -> list:
         """Redact the bot events of these links (an unsent one is dropped
@@ -182,26 +216,49 @@ class TranslatePlugin(Plugin):
 
     async def _existing(self, session, source_event_id: str, target: str) -> TranslationLink | None:
         """The first part of an earlier translation of that message into `target`."""
-        return await session.scalar(select(TranslationLink).where(
-            TranslationLink.source_event_id == source_event_id, TranslationLink.target_lang == target)
-            .order_by(TranslationLink.id).limit(1))
+        return await session.scalar(
+            select(TranslationLink)
+            .where(TranslationLink.source_event_id == source_event_id, TranslationLink.target_lang == target)
+            .order_by(TranslationLink.id)
+            .limit(1)
+        )
 
     # ---- commands ---------------------------------------------------------------------
 
-    @command("translate", nl=("vertaal",), de=("übersetze", "uebersetze"), help="translate.help",
-             perm=Perm.ANYONE, args=(Arg("language", choices=LANG_CHOICES, optional=True),))
+    @command(
+        "translate",
+        nl=("vertaal",),
+        de=("übersetze", "uebersetze"),
+        help="translate.help",
+        perm=Perm.ANYONE,
+        args=(Arg("language", choices=LANG_CHOICES, optional=True),),
+    )
     async def translate(self, ctx: Context, language: str | None) -> None:
         msg = ctx.message
         if msg.reply_to is None:
             raise UsageError("translate.need_reply")
         if not self._require_models(ctx):
             return
-        self._enqueue(ctx, kind="command", source_event_id=msg.reply_to, reply_event_id=msg.event_id,
-                      sender="", requester=msg.sender, text=None, targets=[language or ctx.lang],
-                      thread_root=msg.thread_root)
+        self._enqueue(
+            ctx,
+            kind="command",
+            source_event_id=msg.reply_to,
+            reply_event_id=msg.event_id,
+            sender="",
+            requester=msg.sender,
+            text=None,
+            targets=[language or ctx.lang],
+            thread_root=msg.thread_root,
+        )
 
-    @command("translate mode", nl=("vertaal modus",), de=("übersetze modus", "uebersetze modus"),
-             help="translate.mode.help", perm=Perm.ROOM_MODERATOR, args=(Arg("mode", choices=("auto", "reactions", "off")),))
+    @command(
+        "translate mode",
+        nl=("vertaal modus",),
+        de=("übersetze modus", "uebersetze modus"),
+        help="translate.mode.help",
+        perm=Perm.ROOM_MODERATOR,
+        args=(Arg("mode", choices=("auto", "reactions", "off")),),
+    )
     async def set_mode(self, ctx: Context, mode: str) -> None:
         row = await ctx.session.get(TranslateRoom, ctx.room_id)
         if row is None:
@@ -210,8 +267,13 @@ class TranslatePlugin(Plugin):
             row.mode = mode
         ctx.reply(f"translate.mode.{mode}")
 
-    @command("translate status", nl=("vertaal status",), de=("übersetze status", "uebersetze status"),
-             help="translate.status.help", perm=Perm.ANYONE)
+    @command(
+        "translate status",
+        nl=("vertaal status",),
+        de=("übersetze status", "uebersetze status"),
+        help="translate.status.help",
+        perm=Perm.ANYONE,
+    )
     async def status(self, ctx: Context) -> None:
         lines = [ctx.t("translate.status.mode", mode=ctx.t(f"translate.mode_name.{await self.room_mode(ctx)}"))]
         if self.translator is None or not self.translator.has_models():
@@ -219,20 +281,35 @@ class TranslatePlugin(Plugin):
         else:
             for src, tgt in (("nl", "de"), ("de", "nl"), ("en", "nl"), ("en", "de")):
                 route = self.translator.engine.route(src, tgt)
-                how = ctx.t("translate.status.missing") if route is None else (
-                    ctx.t("translate.status.direct") if len(route) == 1 else ctx.t("translate.status.pivot"))
+                how = (
+                    ctx.t("translate.status.missing")
+                    if route is None
+                    else (ctx.t("translate.status.direct") if len(route) == 1 else ctx.t("translate.status.pivot"))
+                )
                 lines.append(f"- {src.upper()}→{tgt.upper()}: {how}")
         ctx.reply_markdown("\n".join(lines))
 
-    @command("translate me", nl=("vertaal mij",), de=("übersetze mich", "uebersetze mich"), help="translate.me.help",
-             perm=Perm.ANYONE, args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
+    @command(
+        "translate me",
+        nl=("vertaal mij",),
+        de=("übersetze mich", "uebersetze mich"),
+        help="translate.me.help",
+        perm=Perm.ANYONE,
+        args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),),
+    )
     async def me(self, ctx: Context, setting: str) -> None:
         user = await self._user(ctx)
         user.translate_mine = setting in ("on", "aan", "an")
         ctx.reply("translate.me.on" if user.translate_mine else "translate.me.off")
 
-    @command("translate both", nl=("vertaal beide",), de=("übersetze beide", "uebersetze beide"), help="translate.both.help",
-             perm=Perm.ANYONE, args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),))
+    @command(
+        "translate both",
+        nl=("vertaal beide",),
+        de=("übersetze beide", "uebersetze beide"),
+        help="translate.both.help",
+        perm=Perm.ANYONE,
+        args=(Arg("setting", choices=("on", "off", "aan", "uit", "an", "aus")),),
+    )
     async def both(self, ctx: Context, setting: str) -> None:
         user = await self._user(ctx)
         user.reads_both = setting in ("on", "aan", "an")
@@ -250,7 +327,9 @@ class TranslatePlugin(Plugin):
         while True:
             self._wake.clear()
             async with self.services.db.sessions() as session:
-                jobs = (await session.scalars(select(TranslationJob).order_by(TranslationJob.id).limit(self.config.batch))).all()
+                jobs = (
+                    await session.scalars(select(TranslationJob).order_by(TranslationJob.id).limit(self.config.batch))
+                ).all()
             if not jobs:
                 await self._wake.wait()
                 continue
@@ -280,7 +359,7 @@ class TranslatePlugin(Plugin):
             if original is None or original.sender == self.services.bot_user_id or original.msgtype == "m.notice":
                 return await self._finish(job, notes=[("translate.not_found", {})] if job.kind == "command" else [])
             text, author = original.body, original.sender
-            written = datetime.fromtimestamp(original.ts / 1000, timezone.utc)
+            written = datetime.fromtimestamp(original.ts / 1000, UTC)
             job.thread_root = job.thread_root or original.thread_root
             async with self.services.db.sessions() as session:
                 if await self._erased_since(session, author, written):  # see below
@@ -314,8 +393,12 @@ class TranslatePlugin(Plugin):
             body = f"**{_md_escape(name)}** ({src.upper()}→{target.upper()}): {translated}{note}"
             # Markdown rendering is CPU work too: not on the event loop. A
             # translation too long for the message parts ends with the note too.
-            notices.append((target, await asyncio.to_thread(notice_contents, body, relates_to=relation,
-                                                            cut_note=note.strip() or "…")))
+            notices.append(
+                (
+                    target,
+                    await asyncio.to_thread(notice_contents, body, relates_to=relation, cut_note=note.strip() or "…"),
+                )
+            )
         async with self.services.db.transaction() as session:
             if await session.get(TranslationJob, job.id) is None:
                 return  # redacted or erased meanwhile
@@ -332,8 +415,15 @@ class TranslatePlugin(Plugin):
                     row = outbox.queue(session, job.room_id, content)
                     queued.append(row)
                     await session.flush()
-                    session.add(TranslationLink(room_id=job.room_id, source_event_id=job.source_event_id,
-                                                target_lang=target, outbox_id=row.id, author=author))
+                    session.add(
+                        TranslationLink(
+                            room_id=job.room_id,
+                            source_event_id=job.source_event_id,
+                            target_lang=target,
+                            outbox_id=row.id,
+                            author=author,
+                        )
+                    )
             await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
         outbox.notify(queued)
 
@@ -354,7 +444,7 @@ class TranslatePlugin(Plugin):
             sent = [await session.get(OutboxMessage, link.outbox_id) for link in links]
         notes = []
         if job.kind == "command":
-            for link, row in zip(links, sent):
+            for link, row in zip(links, sent, strict=False):
                 if row is not None and row.sent_event_id:
                     url = f"https://matrix.to/#/{quote(job.room_id, safe='')}/{quote(row.sent_event_id, safe='')}"
                     language = self.services.i18n.t(job.lang, f"core.language.{link.target_lang}")
@@ -371,22 +461,32 @@ class TranslatePlugin(Plugin):
         query = select(ErasureLog.id).where(ErasureLog.subject_hash == privacy.subject_hash(user_id))
         if since is not None:
             if since.tzinfo is None:  # SQLite gives naive UTC back
-                since = since.replace(tzinfo=timezone.utc)
+                since = since.replace(tzinfo=UTC)
             query = query.where(ErasureLog.erased_at >= since - timedelta(seconds=10))  # clock skew
         return await session.scalar(query.limit(1)) is not None
 
     async def _edit(self, job: TranslationJob, text: str, rest: str, src: str) -> None:
         outbox, rooms = self.services.outbox, self.services.rooms
         async with self.services.db.sessions() as session:
-            links = (await session.scalars(select(TranslationLink).where(
-                TranslationLink.source_event_id == job.source_event_id).order_by(TranslationLink.id))).all()
+            links = (
+                await session.scalars(
+                    select(TranslationLink)
+                    .where(TranslationLink.source_event_id == job.source_event_id)
+                    .order_by(TranslationLink.id)
+                )
+            ).all()
             sent = {link.id: await session.get(OutboxMessage, link.outbox_id) for link in links}
         edits, seen = [], set()
         for link in links:
             row = sent[link.id]
             # The first part of each translation (edit links are "edit:<lang>").
-            if row is None or not row.sent_event_id or link.target_lang not in LANG_CHOICES \
-                    or link.target_lang == src or link.target_lang in seen:
+            if (
+                row is None
+                or not row.sent_event_id
+                or link.target_lang not in LANG_CHOICES
+                or link.target_lang == src
+                or link.target_lang in seen
+            ):
                 continue
             seen.add(link.target_lang)
             try:
@@ -397,8 +497,17 @@ class TranslatePlugin(Plugin):
             note = self._rest_note(rest, link.target_lang)
             body = f"**{_md_escape(name)}** ({src.upper()}→{link.target_lang.upper()}): {translated}{note}"
             new = (await asyncio.to_thread(notice_contents, body, max_parts=1, cut_note=note.strip() or "…"))[0]
-            edits.append((link, {**new, "body": f"* {new['body']}", "m.new_content": dict(new),
-                                 "m.relates_to": {"rel_type": "m.replace", "event_id": row.sent_event_id}}))
+            edits.append(
+                (
+                    link,
+                    {
+                        **new,
+                        "body": f"* {new['body']}",
+                        "m.new_content": dict(new),
+                        "m.relates_to": {"rel_type": "m.replace", "event_id": row.sent_event_id},
+                    },
+                )
+            )
         async with self.services.db.transaction() as session:
             if await session.get(TranslationJob, job.id) is None:
                 return  # redacted or erased meanwhile
@@ -408,17 +517,27 @@ class TranslatePlugin(Plugin):
                 queued.append(row)
                 await session.flush()
                 # An edit carries the words too: redacted with the translation.
-                session.add(TranslationLink(room_id=job.room_id, source_event_id=job.source_event_id,
-                                            target_lang=f"edit:{link.target_lang}", outbox_id=row.id,
-                                            author=link.author))
+                session.add(
+                    TranslationLink(
+                        room_id=job.room_id,
+                        source_event_id=job.source_event_id,
+                        target_lang=f"edit:{link.target_lang}",
+                        outbox_id=row.id,
+                        author=link.author,
+                    )
+                )
             await session.execute(delete(TranslationJob).where(TranslationJob.id == job.id))
         outbox.notify(queued)
 
     def _relation(self, job: TranslationJob) -> dict:
         root = job.thread_root or (job.source_event_id if self.config.threads else None)
         if root:
-            return {"rel_type": "m.thread", "event_id": root, "is_falling_back": True,
-                    "m.in_reply_to": {"event_id": job.source_event_id}}
+            return {
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": job.source_event_id},
+            }
         return {"m.in_reply_to": {"event_id": job.source_event_id}}
 
     async def _finish(self, job: TranslationJob, notes: list[tuple[str, dict]]) -> None:

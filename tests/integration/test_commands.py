@@ -43,8 +43,13 @@ async def test_ping_in_encrypted_room(bot, users):
 async def test_encrypted_dm(bot, users):
     """Element encrypts DMs by default: a DM room with is_direct and encryption."""
     bernd = await users("bernd")
-    resp = await bernd.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
-        {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+    resp = await bernd.client.room_create(
+        is_direct=True,
+        invite=[bot.user_id],
+        initial_state=[
+            {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+        ],
+    )
     room = resp.room_id
     await wait_membership(bernd, room, bot.user_id)
     event_id = await bernd.send(room, "!ping")

@@ -17,8 +17,12 @@ def rooms_joined_named(user, text):
 
 async def test_space_and_themed_rooms(make_bot, users, accounts):
     mod, anna = await users("mod"), await users("anna")
-    bot = make_bot(extra={"plugins": {"core": {}, "community": {}},
-                          "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]}}).start()
+    bot = make_bot(
+        extra={
+            "plugins": {"core": {}, "community": {}},
+            "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
+        }
+    ).start()
     # The moderator is invited to the space and all eight themed rooms (and joins them).
     names = [f"{t['nl']['name']} / {t['de']['name']}" for t in THEMES]
     await mod.wait_until(lambda: all(rooms_joined_named(mod, n) for n in names), 60)
@@ -72,12 +76,17 @@ async def test_space_and_themed_rooms(make_bot, users, accounts):
 async def test_themed_rooms_start_with_their_translation_mode(make_bot, users, accounts):
     mod = await users("mod")
     known = set(mod.client.rooms)
-    bot = make_bot(extra={"plugins": {"core": {}, "community": {}, "translate": {}},
-                          "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]}}).start()
+    bot = make_bot(
+        extra={
+            "plugins": {"core": {}, "community": {}, "translate": {}},
+            "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
+        }
+    ).start()
 
     def new_room(text):
         found = [r.room_id for r in mod.client.rooms.values() if r.name and text in r.name and r.room_id not in known]
         return found[0] if found else None
+
     await mod.wait_until(lambda: new_room("Kennisuitwisseling") and new_room("Energietransitie"), 60)
     for name, mode in (("Kennisuitwisseling", "on reactions"), ("Energietransitie", "automatic")):
         room = new_room(name)

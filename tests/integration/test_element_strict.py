@@ -68,8 +68,9 @@ async def test_unreadable_message_gets_one_answer_then_signing_fixes_it(make_bot
     key (m.unverified). The bot logs why, and asks once, in German, encrypted.
     After a restart with cross-signing, the same device reads her again."""
     bernd = await users("bernd")  # a legacy (nio) member who can read the unsigned bot
-    bot = make_bot(extra={"matrix": {"cross_signing": False, "undecryptable_notice_after_s": 2},
-                          "bot": {"default_language": "de"}}).start()
+    bot = make_bot(
+        extra={"matrix": {"cross_signing": False, "undecryptable_notice_after_s": 2}, "bot": {"default_language": "de"}}
+    ).start()
     room = await strict_anna.create_room(invite=[bot.user_id, bernd.user_id], name="before and after")
     await strict_anna.wait_joined(room, bot.user_id)
     await strict_anna.wait_joined(room, bernd.user_id)
@@ -82,8 +83,12 @@ async def test_unreadable_message_gets_one_answer_then_signing_fixes_it(make_bot
     assert ask["m.relates_to"]["m.in_reply_to"]["event_id"] == first
     assert answers[0]["_encrypted"] is True
     # anna's strict client cannot read the unsigned bot either: that is the bug this fixes.
-    seen = await strict_anna.wait_for(lambda e: e.get("sender") == bot.user_id and e.get("room_id") == room
-                                      and e.get("encrypted") and e.get("failure"), 30)
+    seen = await strict_anna.wait_for(
+        lambda e: (
+            e.get("sender") == bot.user_id and e.get("room_id") == room and e.get("encrypted") and e.get("failure")
+        ),
+        30,
+    )
     assert seen["failure"] == "UNSIGNED_SENDER_DEVICE"
 
     for text in ("hallo?", "!ping"):  # more unreadable messages: no second answer in this chat

@@ -77,8 +77,12 @@ async def test_hostile_profile_text_stays_text(make_bot, users, accounts, synaps
         assert_inert(unknown, "[x](https://evil.example/join)")
 
         def intro():
-            return [e["content"] for e in mod.from_sender(bot.user_id, welcome)
-                    if "evil.example/login" in e["content"].get("body", "")]
+            return [
+                e["content"]
+                for e in mod.from_sender(bot.user_id, welcome)
+                if "evil.example/login" in e["content"].get("body", "")
+            ]
+
         await mod.wait_until(lambda: intro(), 30)
         content = intro()[0]
         assert_inert(content, COMPANY)
@@ -91,7 +95,9 @@ async def test_hostile_profile_text_stays_text(make_bot, users, accounts, synaps
         await wait_membership(mod, mod_dm, bot.user_id)
         body = await answer(mod, mod_dm, bot.user_id, f'!room create grants "{"x" * 300}" "Förderung"')
         assert "too long" in body and "at most 255 characters" in body
-        await answer(mod, mod_dm, bot.user_id, '!room create grants "[Free grants](https://evil.example/grants)" Förderung')
+        await answer(
+            mod, mod_dm, bot.user_id, '!room create grants "[Free grants](https://evil.example/grants)" Förderung'
+        )
         assert_inert(await newest(mod, mod_dm, bot.user_id), "[Free grants](https://evil.example/grants)")
         await answer(mallory, dm, bot.user_id, "!rooms")
         rooms = await newest(mallory, dm, bot.user_id)

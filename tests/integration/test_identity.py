@@ -43,9 +43,12 @@ def verified_by(obj: dict, user_id: str, public_b64: str) -> bool:
 
 
 def keys_query(synapse_url: str, token: str, user_id: str) -> dict:
-    req = urllib.request.Request(f"{synapse_url}/_matrix/client/v3/keys/query", method="POST",
-                                 data=json.dumps({"device_keys": {user_id: []}}).encode(),
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{synapse_url}/_matrix/client/v3/keys/query",
+        method="POST",
+        data=json.dumps({"device_keys": {user_id: []}}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -69,8 +72,15 @@ def own_bot(synapse, accounts, tmp_path):
     account = synapse.register(f"idbot{uuid.uuid4().hex[:6]}", "idbot-pass")
 
     def factory(name: str = "a", *, password: str | None = "idbot-pass", extra: dict | None = None) -> BotProcess:
-        bot = BotProcess(tmp_path / name, synapse.url, free_port(), password=password or "",
-                         allow_users=[accounts["anna"]["user_id"]], user_id=account["user_id"], extra=extra)
+        bot = BotProcess(
+            tmp_path / name,
+            synapse.url,
+            free_port(),
+            password=password or "",
+            allow_users=[accounts["anna"]["user_id"]],
+            user_id=account["user_id"],
+            extra=extra,
+        )
         if password is None:
             del bot.config["matrix"]["password"]
             bot.rewrite_config()
@@ -106,7 +116,7 @@ async def test_first_start_publishes_a_verified_chain(own_bot, accounts, synapse
 
     status = bot.cli("identity", "status")
     assert status.returncode == 0, status.stderr
-    fingerprint = " ".join(master[i:i + 4] for i in range(0, len(master), 4))
+    fingerprint = " ".join(master[i : i + 4] for i in range(0, len(master), 4))
     assert fingerprint in status.stdout and "signed" in status.stdout
     assert not [s for s in secrets if s in status.stdout + status.stderr]
 
@@ -126,7 +136,9 @@ async def test_new_device_is_signed_from_the_keys_file_without_password(own_bot,
     device_id = login["device_id"]
     second = own_bot("second", password=None, extra={"matrix": {"access_token": login["access_token"]}})
     (second.workdir / "data").mkdir(parents=True, exist_ok=True)
-    (second.workdir / "data" / "cross_signing.json").write_bytes((first.workdir / "data" / "cross_signing.json").read_bytes())
+    (second.workdir / "data" / "cross_signing.json").write_bytes(
+        (first.workdir / "data" / "cross_signing.json").read_bytes()
+    )
     second.start()
     assert device_of(second) == device_id != device_of(first)
     assert chain(synapse.url, accounts["anna"]["access_token"], second.user_id, device_id) == (master, True, True)

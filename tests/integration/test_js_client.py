@@ -51,8 +51,10 @@ async def test_strict_clients_read_each_other(js_users, is_direct):
     assert seen["content"]["body"] == "hello bob"
     assert seen["shield"]["colour"] == "NONE"
 
-    answer = await bob.send(room, content={"msgtype": "m.notice", "body": "hello alice",
-                                            "m.relates_to": {"m.in_reply_to": {"event_id": to_bob}}})
+    answer = await bob.send(
+        room,
+        content={"msgtype": "m.notice", "body": "hello alice", "m.relates_to": {"m.in_reply_to": {"event_id": to_bob}}},
+    )
     seen = await alice.reply_to(to_bob, bob.user_id)
     assert (seen["event_id"], seen["content"]["body"], seen["decrypted"]) == (answer, "hello alice", True)
 

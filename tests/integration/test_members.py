@@ -21,8 +21,9 @@ OLD_ROOMS: set[str] = set()  # rooms of bots from earlier tests (same bot accoun
 
 def community_bot(make_bot, accounts, mod, **extra):
     OLD_ROOMS.update(mod.client.rooms)
-    return make_bot(extra={"plugins": PLUGINS, "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
-                           **extra}).start()
+    return make_bot(
+        extra={"plugins": PLUGINS, "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]}, **extra}
+    ).start()
 
 
 async def space_of(mod, timeout=60):
@@ -61,6 +62,7 @@ async def dm_with_greeting(user, bot_id, timeout=60, since=0):
             if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", ""):
                 return e["room_id"]
         return None
+
     await user.wait_until(lambda: find() is not None, timeout)
     return find()
 
@@ -103,9 +105,10 @@ async def test_joining_the_space_starts_a_german_onboarding(make_bot, users, acc
     assert "Müller Logistik GmbH" in listing
 
     welcome = room_named(mod, "Welkom / Willkommen")
-    await mod.wait_until(lambda: any("Neues Mitglied" in e["content"].get("body", "")
-                                     for e in mod.from_sender(bot.user_id, welcome)), 30)
-    intro = [e for e in mod.from_sender(bot.user_id, welcome) if "Neues Mitglied" in e["content"]["body"]][0]
+    await mod.wait_until(
+        lambda: any("Neues Mitglied" in e["content"].get("body", "") for e in mod.from_sender(bot.user_id, welcome)), 30
+    )
+    intro = next(e for e in mod.from_sender(bot.user_id, welcome) if "Neues Mitglied" in e["content"]["body"])
     assert "Nieuw lid" in intro["content"]["body"] and intro["content"]["m.mentions"] == {}
 
 
@@ -113,8 +116,15 @@ async def test_decline_then_skip_everything(make_bot, users, accounts):
     anna, mod = await users("anna"), await users("mod")
     bot = community_bot(make_bot, accounts, mod)
     await join_space(mod, anna)
-    dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
-        {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
+    dm = (
+        await anna.client.room_create(
+            is_direct=True,
+            invite=[bot.user_id],
+            initial_state=[
+                {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+            ],
+        )
+    ).room_id
     await wait_membership(anna, dm, bot.user_id)
     assert "1. Nederlands" in await answer(anna, dm, bot.user_id, "!onboarding")
     # No choice from the list, but a Dutch sentence: the language is taken from it.
@@ -132,7 +142,9 @@ async def test_decline_then_skip_everything(make_bot, users, accounts):
         assert "niet" not in body.split("\n")[0]  # no re-ask
     await answer(anna, dm, bot.user_id, "nee")  # not listed
     body = await answer(anna, dm, bot.user_id, "nee")  # no introduction
-    assert "profiel is opgeslagen" in body, [(e["origin_server_ts"], e["content"]["body"][:40]) for e in anna.from_sender(bot.user_id, dm)]
+    assert "profiel is opgeslagen" in body, [
+        (e["origin_server_ts"], e["content"]["body"][:40]) for e in anna.from_sender(bot.user_id, dm)
+    ]
     profile = await answer(anna, dm, bot.user_id, "!profiel")
     assert "Bedrijf: —" in profile and "Zichtbaar voor andere leden: nee" in profile
     changed = await answer(anna, dm, bot.user_id, "!profiel zet bedrijf Bakkerij De Grens")
@@ -153,11 +165,12 @@ async def fetch_mydata(user, dm, bot_id) -> dict:
             if e["content"].get("msgtype") == "m.file":
                 return e
         return None
+
     # The file and the short text that goes with it.
     await user.wait_until(lambda: file_event() is not None and len(user.from_sender(bot_id, dm)) >= before + 2, 30)
     content = file_event()["content"]
     url = content["file"]["url"] if "file" in content else content["url"]
-    server, media = url[len("mxc://"):].split("/", 1)
+    server, media = url[len("mxc://") :].split("/", 1)
     resp = await user.client.download(server_name=server, media_id=media)
     data = resp.body
     if "file" in content:
@@ -176,8 +189,15 @@ async def test_mydata_and_forget_leave_no_trace(make_bot, users, accounts, reque
     mod, anna = await users("mod"), await users("anna")
     bot = community_bot(make_bot, accounts, mod, **extra)
     await join_space(mod, anna)
-    dm = (await anna.client.room_create(is_direct=True, invite=[bot.user_id], initial_state=[
-        {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])).room_id
+    dm = (
+        await anna.client.room_create(
+            is_direct=True,
+            invite=[bot.user_id],
+            initial_state=[
+                {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+            ],
+        )
+    ).room_id
     await wait_membership(anna, dm, bot.user_id)
     await answer(anna, dm, bot.user_id, "!onboarding")
     for text in ("english", "yes", "Anna Design BV", "Emmen", "1", "design", "3", "1", "2", "yes"):
@@ -193,20 +213,32 @@ async def test_mydata_and_forget_leave_no_trace(make_bot, users, accounts, reque
     assert mxids == {anna.user_id}  # exactly that user's data
 
     welcome = room_named(mod, "Welkom / Willkommen")
-    await mod.wait_until(lambda: any("Anna Design BV" in e["content"].get("body", "")
-                                     for e in mod.from_sender(bot.user_id, welcome)), 30)
-    intro_id = [e for e in mod.from_sender(bot.user_id, welcome) if "Anna Design BV" in e["content"]["body"]][0]["event_id"]
+    await mod.wait_until(
+        lambda: any("Anna Design BV" in e["content"].get("body", "") for e in mod.from_sender(bot.user_id, welcome)), 30
+    )
+    intro_id = next(e for e in mod.from_sender(bot.user_id, welcome) if "Anna Design BV" in e["content"]["body"])[
+        "event_id"
+    ]
 
     assert "Anna Design BV" in await answer(anna, dm, bot.user_id, "!profiel")  # echoes the profile
     profile_reply = max(anna.from_sender(bot.user_id, dm), key=lambda e: e["origin_server_ts"])["event_id"]
     assert "bevestig" in await answer(anna, dm, bot.user_id, "!vergeet")
     assert "gewist" in await answer(anna, dm, bot.user_id, "!vergeet bevestig")
-    await mod.wait_until(lambda: any(e.get("type") == "m.room.redaction" and
-                                     (e.get("redacts") or e["content"].get("redacts")) == intro_id for e in mod.events), 30)
+    await mod.wait_until(
+        lambda: any(
+            e.get("type") == "m.room.redaction" and (e.get("redacts") or e["content"].get("redacts")) == intro_id
+            for e in mod.events
+        ),
+        30,
+    )
 
-    await anna.wait_until(lambda: any(e.get("type") == "m.room.redaction" and
-                                      (e.get("redacts") or e["content"].get("redacts")) == profile_reply
-                                      for e in anna.events), 30)
+    await anna.wait_until(
+        lambda: any(
+            e.get("type") == "m.room.redaction" and (e.get("redacts") or e["content"].get("redacts")) == profile_reply
+            for e in anna.events
+        ),
+        30,
+    )
     await wait_membership(anna, dm, bot.user_id, "leave")  # the bot left her direct chat
     bot.stop()  # nothing in flight while we read the database
     if backend == "sqlite":
@@ -224,8 +256,16 @@ async def test_announce_reaches_every_themed_room_once_and_stats(make_bot, users
     mod = await users("mod")
     bot = community_bot(make_bot, accounts, mod)
     space = await space_of(mod)
-    names = ["Energietransitie", "Vakmensen", "Digitalisering", "Handel", "Kennisuitwisseling", "Bijeenkomsten",
-             "Werkgroep", "Welkom"]
+    names = [
+        "Energietransitie",
+        "Vakmensen",
+        "Digitalisering",
+        "Handel",
+        "Kennisuitwisseling",
+        "Bijeenkomsten",
+        "Werkgroep",
+        "Welkom",
+    ]
     await mod.wait_until(lambda: all(room_named(mod, n) for n in names), 60)
     rooms = [room_named(mod, n) for n in names]
     dm = (await mod.client.room_create(is_direct=True, invite=[bot.user_id])).room_id
@@ -233,7 +273,12 @@ async def test_announce_reaches_every_themed_room_once_and_stats(make_bot, users
     body = await answer(mod, dm, bot.user_id, "!announce The cross-border fair is on Friday in Meppen.")
     assert "8 rooms" in body
     for room in rooms:
-        await mod.wait_until(lambda: any(e["content"].get("body", "").startswith("📣") for e in mod.from_sender(bot.user_id, room)), 30)
+        await mod.wait_until(
+            lambda room=room: any(
+                e["content"].get("body", "").startswith("📣") for e in mod.from_sender(bot.user_id, room)
+            ),
+            30,
+        )
     await answer(mod, dm, bot.user_id, "!ping")
     for room in rooms:
         announcements = [e for e in mod.from_sender(bot.user_id, room) if e["content"].get("body", "").startswith("📣")]
@@ -278,7 +323,9 @@ async def test_privacy_change_and_inactive_profiles(make_bot, users, accounts):
     await anna.wait_until(lambda: len(anna.from_sender(bot.user_id, dm)) > before, 30)
     assert "has not been used for 18 months" in anna.from_sender(bot.user_id, dm)[-1]["content"]["body"]
     bot.stop()
-    con.execute("UPDATE profiles SET last_active_at = '2020-01-01 00:00:00.000000', warned_at = '2020-02-01 00:00:00.000000'")
+    con.execute(
+        "UPDATE profiles SET last_active_at = '2020-01-01 00:00:00.000000', warned_at = '2020-02-01 00:00:00.000000'"
+    )
     con.commit()
     bot.start()
     for _ in range(60):
@@ -338,9 +385,15 @@ async def test_a_stop_right_after_opening_the_direct_chat_never_opens_a_second(m
     bot.start()
     dm = await dm_with_greeting(bernd, bot.user_id, since=earlier_events)
     await asyncio.sleep(3)
-    with_bot = [r for r in bernd.client.rooms.values()
-                if bot.user_id in r.users and r.room_id not in earlier_rooms and r.joined_count <= 2 and r.room_id != space]
+    with_bot = [
+        r
+        for r in bernd.client.rooms.values()
+        if bot.user_id in r.users and r.room_id not in earlier_rooms and r.joined_count <= 2 and r.room_id != space
+    ]
     assert [r.room_id for r in with_bot] == [dm]
-    greetings = [e for e in bernd.events[earlier_events:]
-                 if e.get("sender") == bot.user_id and "1. Nederlands" in e["content"].get("body", "")]
+    greetings = [
+        e
+        for e in bernd.events[earlier_events:]
+        if e.get("sender") == bot.user_id and "1. Nederlands" in e["content"].get("body", "")
+    ]
     assert len(greetings) == 1

@@ -117,7 +117,9 @@ async def test_gap_longer_than_the_timeline_is_fetched(make_bot, users):
     """More commands arrive while the bot is down than one sync returns
     (limited timeline): the gap is filled with /messages, each answered once."""
     # 23 commands from one person exceed the default per-user limit (20/minute): not what this test is about.
-    bot = make_bot(extra={"matrix": {"sync_timeline_limit": 5}, "bot": {"rate_limits": {"commands": "100/minute"}}}).start()
+    bot = make_bot(
+        extra={"matrix": {"sync_timeline_limit": 5}, "bot": {"rate_limits": {"commands": "100/minute"}}}
+    ).start()
     anna = await users("anna")
     room = await room_with_bot(anna, bot.user_id)
     await anna.reply_to(await anna.send(room, "!ping"), bot.user_id, room)
@@ -137,8 +139,11 @@ async def test_rate_limited_bot_drops_nothing(make_bot, users, synapse, accounts
     out and every reply still arrives, once."""
     bot = make_bot().start()
     status, body = synapse.request(
-        "POST", f"/_synapse/admin/v1/users/{accounts['bot']['user_id']}/override_ratelimit",
-        {"messages_per_second": 1, "burst_count": 2}, token=synapse.admin_token)
+        "POST",
+        f"/_synapse/admin/v1/users/{accounts['bot']['user_id']}/override_ratelimit",
+        {"messages_per_second": 1, "burst_count": 2},
+        token=synapse.admin_token,
+    )
     assert status == 200, body
     try:
         anna = await users("anna")
@@ -149,5 +154,8 @@ async def test_rate_limited_bot_drops_nothing(make_bot, users, synapse, accounts
         assert {e: counts[e] for e in sent} == {e: 1 for e in sent}
         assert "Got 429 response" in bot.log_text()  # the limit really was hit and waited out
     finally:
-        synapse.request("DELETE", f"/_synapse/admin/v1/users/{accounts['bot']['user_id']}/override_ratelimit",
-                        token=synapse.admin_token)
+        synapse.request(
+            "DELETE",
+            f"/_synapse/admin/v1/users/{accounts['bot']['user_id']}/override_ratelimit",
+            token=synapse.admin_token,
+        )

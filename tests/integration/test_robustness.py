@@ -10,13 +10,26 @@ pytestmark = pytest.mark.integration
 POISON = [
     ("m.room.message", {"msgtype": "m.text", "body": "!ping", "m.relates_to": "garbage"}),
     ("m.room.message", {"msgtype": "m.text", "body": "!ping", "m.relates_to": ["a", 1]}),
-    ("m.room.message", {"msgtype": "m.text", "body": "* !ping", "m.new_content": "x",
-                        "m.relates_to": {"rel_type": "m.replace", "event_id": 5}}),
+    (
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": "* !ping",
+            "m.new_content": "x",
+            "m.relates_to": {"rel_type": "m.replace", "event_id": 5},
+        },
+    ),
     ("m.room.message", {"msgtype": "m.text", "body": "!ping", "format": 3, "formatted_body": ["x"]}),
     ("m.reaction", {"m.relates_to": "garbage"}),
     ("m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": ["$x"], "key": 7}}),
-    ("m.room.message", {"msgtype": "m.text", "body": "!ping",
-                        "m.relates_to": {"m.in_reply_to": "not a dict", "rel_type": "m.thread", "event_id": {}}}),
+    (
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": "!ping",
+            "m.relates_to": {"m.in_reply_to": "not a dict", "rel_type": "m.thread", "event_id": {}},
+        },
+    ),
 ]
 
 
@@ -33,8 +46,11 @@ async def test_malformed_events_do_not_stop_the_bot(make_bot, users, encrypted):
     assert (await anna.reply_to(after, bot.user_id, poisoned, timeout=30))["content"]["body"] == "Pong!"
     assert (await anna.reply_to(elsewhere, bot.user_id, other, timeout=30))["content"]["body"] == "Pong!"
     # A "!ping" with a garbage relation is still a plain command: answered, exactly once.
-    answered = [e for e in anna.from_sender(bot.user_id, poisoned)
-                if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == poison_ids[0]]
+    answered = [
+        e
+        for e in anna.from_sender(bot.user_id, poisoned)
+        if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == poison_ids[0]
+    ]
     assert len(answered) == 1
     assert bot.health()[0] == 200
     bot.stop()  # a restart does not replay or choke on them either
@@ -82,8 +98,11 @@ async def test_health_turns_unhealthy_while_the_loop_is_stuck_and_recovers(make_
             await asyncio.sleep(0.5)
         assert bot.health()[0] == 200
         await asyncio.sleep(2)
-        answers = [e for e in anna.from_sender(bot.user_id, room)
-                   if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == waiting]
+        answers = [
+            e
+            for e in anna.from_sender(bot.user_id, room)
+            if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == waiting
+        ]
         assert len(answers) == 1
         assert bot.proc.poll() is None  # it never died
     finally:

@@ -14,10 +14,12 @@ from .test_members import answer, community_bot, dm_with_greeting, join_space, r
 
 pytestmark = pytest.mark.integration
 
-MOD_COMMANDS = ("!announce energy Free grants for everyone",
-                "!room topic energy Overgenomen Übernommen",
-                "!room archive trade",
-                '!room create evil "[Free grants](https://evil.example)" Evil')
+MOD_COMMANDS = (
+    "!announce energy Free grants for everyone",
+    "!room topic energy Overgenomen Übernommen",
+    "!room archive trade",
+    '!room create evil "[Free grants](https://evil.example)" Evil',
+)
 
 
 async def test_a_member_is_no_moderator_in_her_dm_or_her_own_room(make_bot, users, accounts):
@@ -58,8 +60,11 @@ async def test_a_stranger_in_a_public_room_reaches_no_member_feature(make_bot, u
     mod, anna, stranger = await users("mod"), await users("anna"), await users("stranger")
     bot = community_bot(make_bot, accounts, mod)
     await space_of(mod)
-    public = (await mod.client.room_create(name="Open lobby", invite=[bot.user_id],
-                                           preset=__import__("nio").RoomPreset.public_chat)).room_id
+    public = (
+        await mod.client.room_create(
+            name="Open lobby", invite=[bot.user_id], preset=__import__("nio").RoomPreset.public_chat
+        )
+    ).room_id
     await wait_membership(mod, public, bot.user_id)
     await stranger.client.join(public)
     await wait_membership(stranger, public, stranger.user_id)
@@ -95,8 +100,15 @@ async def test_personal_data_only_in_the_recorded_direct_chat(make_bot, users, a
 
 async def test_one_user_flooding_commands_does_not_silence_the_bot(make_bot, users, accounts):
     anna, mod = await users("anna"), await users("mod")
-    bot = make_bot(extra={"bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]],
-                                  "rate_limits": {"commands": "10/minute"}}}).start()
+    bot = make_bot(
+        extra={
+            "bot": {
+                "default_language": "en",
+                "admins": [accounts["mod"]["user_id"]],
+                "rate_limits": {"commands": "10/minute"},
+            }
+        }
+    ).start()
     room = await room_with_bot(anna, bot.user_id)
     await anna.client.room_invite(room, mod.user_id)
     await wait_membership(anna, room, mod.user_id)

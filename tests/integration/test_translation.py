@@ -33,8 +33,13 @@ def argos_models(tmp_path_factory):
 
 def install_models(bot, folder: Path) -> str:
     """The same command an operator runs on a machine without internet."""
-    result = subprocess.run([sys.executable, "-m", "diabot", "-c", str(bot.config_path), "models", "install", str(folder)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "diabot", "-c", str(bot.config_path), "models", "install", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -42,14 +47,17 @@ def install_models(bot, folder: Path) -> str:
 @pytest.fixture
 def translating_bot(make_bot, argos_models, accounts):
     def factory(mode="auto", extra_translate=None, install=True):
-        bot = make_bot(extra={
-            "plugins": {"core": {}, "translate": {"default_mode": mode, **(extra_translate or {})}},
-            "bot": {"default_language": "en", "ignore_users": [accounts["stranger"]["user_id"]]},
-            "translation": {"glossary": str(ROOT / "config" / "glossary.yaml")},
-        })
+        bot = make_bot(
+            extra={
+                "plugins": {"core": {}, "translate": {"default_mode": mode, **(extra_translate or {})}},
+                "bot": {"default_language": "en", "ignore_users": [accounts["stranger"]["user_id"]]},
+                "translation": {"glossary": str(ROOT / "config" / "glossary.yaml")},
+            }
+        )
         if install:
             assert "nl->en" in install_models(bot, argos_models)
         return bot.start()
+
     return factory
 
 
@@ -115,14 +123,16 @@ async def test_what_is_never_translated(translating_bot, users):
     await anna.client.room_invite(room, stranger.user_id)
     await wait_membership(anna, room, stranger.user_id)
     skipped = [
-        await anna.send(room, "!ping"),                            # a command
-        await anna.send(room, NL, msgtype="m.notice"),             # a notice
-        await stranger.send(room, NL),                             # another bot (ignore_users)
-        await anna.send(room, "ok"),                               # too short
+        await anna.send(room, "!ping"),  # a command
+        await anna.send(room, NL, msgtype="m.notice"),  # a notice
+        await stranger.send(room, NL),  # another bot (ignore_users)
+        await anna.send(room, "ok"),  # too short
         await anna.send(room, "danke"),
         await anna.send(room, "👍"),
     ]
-    await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": skipped[0], "key": "🇩🇪"}})
+    await anna.client.room_send(
+        room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": skipped[0], "key": "🇩🇪"}}
+    )
     marker = await anna.send(room, NL)
     await wait_translation(anna, bot.user_id, room, marker)
     for event_id in skipped:
@@ -137,8 +147,12 @@ async def test_reactions_mode(translating_bot, users):
     room = await shared_room(anna, bernd, bot.user_id)
     nl = await anna.send(room, NL)
     reader_language = await anna.send(room, DE)
-    await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": reader_language, "key": "🇩🇪"}})
-    await anna.client.room_send(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl, "key": "🇩🇪"}})
+    await anna.client.room_send(
+        room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": reader_language, "key": "🇩🇪"}}
+    )
+    await anna.client.room_send(
+        room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl, "key": "🇩🇪"}}
+    )
     (t,) = await wait_translation(anna, bot.user_id, room, nl)
     assert "(NL→DE):" in t["content"]["body"]
     # Auto translation is off in a reactions room, and a German message gets no German translation.
@@ -155,13 +169,24 @@ async def test_edit_edits_and_redaction_redacts(translating_bot, users):
     nl = await anna.send(room, NL)
     (t,) = await wait_translation(anna, bot.user_id, room, nl)
     edited = NL.replace("Emmen", "Coevorden, bel 0591 123456")
-    await anna.send_event(room, "m.room.message", {
-        "msgtype": "m.text", "body": f"* {edited}", "m.new_content": {"msgtype": "m.text", "body": edited},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": nl}})
+    await anna.send_event(
+        room,
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": f"* {edited}",
+            "m.new_content": {"msgtype": "m.text", "body": edited},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": nl},
+        },
+    )
 
     def edits():
-        return [e for e in anna.from_sender(bot.user_id, room)
-                if e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"]
+        return [
+            e
+            for e in anna.from_sender(bot.user_id, room)
+            if e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
+        ]
+
     await anna.wait_until(lambda: len(edits()) == 1, 60)
     (edit,) = edits()
     assert edit["content"]["m.relates_to"]["event_id"] == t["event_id"]
@@ -171,6 +196,7 @@ async def test_edit_edits_and_redaction_redacts(translating_bot, users):
 
     def redactions():
         return [e for e in anna.events if e.get("type") == "m.room.redaction" and e.get("sender") == bot.user_id]
+
     await anna.wait_until(lambda: len(redactions()) == 1, 60)
     assert redactions()[0].get("redacts", redactions()[0]["content"].get("redacts")) == t["event_id"]
 
@@ -180,13 +206,22 @@ async def test_protected_spans_survive_the_model(translating_bot, users, account
     anna, bernd = await users("anna"), await users("bernd")
     room = await shared_room(anna, bernd, bot.user_id)
     bernd = accounts["bernd"]["user_id"]
-    text = (f"Hallo {bernd}, kijk op https://example.org/dia?x=1 voor de aanmelding bij Ondernemend Emmen, "
-            "onze BV doet mee op 24-12-2026 om 10:30. Mail info@bedrijf.nl #energie\n- **eerste** punt\n- tweede punt")
+    text = (
+        f"Hallo {bernd}, kijk op https://example.org/dia?x=1 voor de aanmelding bij Ondernemend Emmen, "
+        "onze BV doet mee op 24-12-2026 om 10:30. Mail info@bedrijf.nl #energie\n- **eerste** punt\n- tweede punt"
+    )
     event_id = await anna.send(room, text)
     (t,) = await wait_translation(anna, bot.user_id, room, event_id)
     body = t["content"]["body"]
-    for verbatim in (bernd, "https://example.org/dia?x=1", "Ondernemend Emmen", "24-12-2026", "10:30",
-                     "info@bedrijf.nl", "#energie"):
+    for verbatim in (
+        bernd,
+        "https://example.org/dia?x=1",
+        "Ondernemend Emmen",
+        "24-12-2026",
+        "10:30",
+        "info@bedrijf.nl",
+        "#energie",
+    ):
         assert verbatim in body, (verbatim, body)
     assert "GmbH" in body and " BV " not in body  # glossary: the target term
     assert "\n- **" in body and body.count("\n- ") == 2  # list and bold markers kept
@@ -257,14 +292,18 @@ async def test_a_huge_message_does_not_freeze_the_bot(translating_bot, users):
     # Only the first few KB are translated, and the reader is told so in German.
     def parts():
         return replies_about(anna, bot.user_id, room, huge)
+
     await anna.wait_until(lambda: any("Nur der Anfang ist übersetzt" in e["content"]["body"] for e in parts()), 60)
     assert "(NL→DE):" in parts()[0]["content"]["body"] and len(parts()) <= 4
 
 
 def replies_about(user, bot_id, room, source):
     """Every message of the bot that replies to `source` (all parts of a long translation)."""
-    return [e for e in user.from_sender(bot_id, room)
-            if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == source]
+    return [
+        e
+        for e in user.from_sender(bot_id, room)
+        if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == source
+    ]
 
 
 async def test_the_rest_note_is_in_the_readers_language(translating_bot, users):
@@ -276,8 +315,10 @@ async def test_the_rest_note_is_in_the_readers_language(translating_bot, users):
 
     def notes():
         return " ".join(e["content"]["body"] for e in replies_about(anna, bot.user_id, room, en))
-    await anna.wait_until(lambda: "Alleen het begin is vertaald" in notes() and "Nur der Anfang ist übersetzt" in notes(),
-                          60)
+
+    await anna.wait_until(
+        lambda: "Alleen het begin is vertaald" in notes() and "Nur der Anfang ist übersetzt" in notes(), 60
+    )
     assert "Only the beginning" not in notes()
     short = await anna.send(room, NL)
     (t,) = await wait_translation(anna, bot.user_id, room, short)
@@ -286,6 +327,7 @@ async def test_the_rest_note_is_in_the_readers_language(translating_bot, users):
 
 # ---- reaction mode: a re-reaction reuses the translation --------------------------
 
+
 async def test_reactions_reuse_the_existing_translation(translating_bot, users):
     bot = translating_bot(mode="reactions")
     anna, bernd = await users("anna"), await users("bernd")
@@ -293,8 +335,10 @@ async def test_reactions_reuse_the_existing_translation(translating_bot, users):
     nl = await anna.send(room, NL)
 
     async def react(user, key="🇩🇪"):
-        return await user.send_event(room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl,
-                                                                            "key": key}})
+        return await user.send_event(
+            room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl, "key": key}}
+        )
+
     first = await react(bernd)
     (t,) = await wait_translation(anna, bot.user_id, room, nl)
     # Take the reaction back and give it again, and a second person reacts too.
@@ -319,14 +363,17 @@ async def test_reactions_reuse_the_existing_translation(translating_bot, users):
 
 # ---- !forget: the member's translated words leave the rooms -----------------------
 
+
 async def test_forget_redacts_the_members_translations(make_bot, argos_models, accounts, users):
     mod, anna, bernd = await users("mod"), await users("anna"), await users("bernd")
     old_rooms = set(mod.client.rooms)  # spaces of earlier tests' bots have the same name
-    bot = make_bot(extra={
-        "plugins": {"core": {}, "community": {}, "members": {}, "translate": {"default_mode": "auto"}},
-        "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
-        "translation": {"glossary": str(ROOT / "config" / "glossary.yaml")},
-    })
+    bot = make_bot(
+        extra={
+            "plugins": {"core": {}, "community": {}, "members": {}, "translate": {"default_mode": "auto"}},
+            "bot": {"default_language": "en", "admins": [accounts["mod"]["user_id"]]},
+            "translation": {"glossary": str(ROOT / "config" / "glossary.yaml")},
+        }
+    )
     install_models(bot, argos_models)
     bot.start()
     space = await new_room_named(mod, "Wirtschaftsverband Emsland", old_rooms)
@@ -337,9 +384,16 @@ async def test_forget_redacts_the_members_translations(make_bot, argos_models, a
     mine = await anna.send(room, NL)
     (t_mine,) = await wait_translation(bernd, bot.user_id, room, mine)
     edited = NL.replace("Emmen", "Coevorden")
-    await anna.send_event(room, "m.room.message", {
-        "msgtype": "m.text", "body": f"* {edited}", "m.new_content": {"msgtype": "m.text", "body": edited},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": mine}})
+    await anna.send_event(
+        room,
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": f"* {edited}",
+            "m.new_content": {"msgtype": "m.text", "body": edited},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": mine},
+        },
+    )
     await bernd.wait_until(lambda: edits_of(bernd, bot.user_id, room, t_mine["event_id"]), 60)
     (edit,) = edits_of(bernd, bot.user_id, room, t_mine["event_id"])
     theirs = await bernd.send(room, DE)
@@ -360,9 +414,16 @@ async def test_forget_redacts_the_members_translations(make_bot, argos_models, a
     await bernd.reply_to(ping, bot.user_id, room)
     assert t_theirs["event_id"] not in redacted_by(bernd, bot.user_id, room)
     # And her next edit of the old message gets no new translation.
-    await anna.send_event(room, "m.room.message", {
-        "msgtype": "m.text", "body": "* " + NL, "m.new_content": {"msgtype": "m.text", "body": NL},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": mine}})
+    await anna.send_event(
+        room,
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": "* " + NL,
+            "m.new_content": {"msgtype": "m.text", "body": NL},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": mine},
+        },
+    )
     # Nor does anyone asking for her old message.
     ask = await bernd.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": mine}}})
     assert "cannot find" in (await bernd.reply_to(ask, bot.user_id, room))["content"]["body"]
@@ -372,27 +433,43 @@ async def test_forget_redacts_the_members_translations(make_bot, argos_models, a
 
 
 def edits_of(user, bot_id, room, event_id):
-    return [e for e in user.from_sender(bot_id, room)
-            if e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
-            and e["content"]["m.relates_to"].get("event_id") == event_id]
+    return [
+        e
+        for e in user.from_sender(bot_id, room)
+        if e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
+        and e["content"]["m.relates_to"].get("event_id") == event_id
+    ]
 
 
 def redacted_by(user, bot_id, room) -> set[str]:
-    return {e.get("redacts") or e["content"].get("redacts") for e in user.events
-            if e.get("type") == "m.room.redaction" and e.get("sender") == bot_id and e.get("room_id") == room}
+    return {
+        e.get("redacts") or e["content"].get("redacts")
+        for e in user.events
+        if e.get("type") == "m.room.redaction" and e.get("sender") == bot_id and e.get("room_id") == room
+    }
 
 
 async def new_room_named(user, text, old_rooms, timeout=60):
     def find():
-        return next((r.room_id for r in user.client.rooms.values()
-                     if r.name and text in r.name and r.room_id not in old_rooms), None)
+        return next(
+            (r.room_id for r in user.client.rooms.values() if r.name and text in r.name and r.room_id not in old_rooms),
+            None,
+        )
+
     await user.wait_until(lambda: find() is not None, timeout)
     return find()
 
 
 async def greeting_dm(user, bot_id, timeout=60):
     def find():
-        return next((e["room_id"] for e in user.events
-                     if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", "")), None)
+        return next(
+            (
+                e["room_id"]
+                for e in user.events
+                if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", "")
+            ),
+            None,
+        )
+
     await user.wait_until(lambda: find() is not None, timeout)
     return find()

@@ -6,7 +6,6 @@ import uuid
 import pytest
 
 
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":

@@ -62,8 +62,16 @@ async def test_erasing_a_user_leaves_look_alike_ids_alone(db_url, tmp_path):
         for i, user in enumerate(users):
             content = {"body": f"hello {user}.", "m.mentions": {"user_ids": [user]}}
             session.add(OutboxMessage(txn_id=f"u{i}", room_id="!r:x", event_type="m.room.message", content=content))
-            session.add(OutboxMessage(txn_id=f"s{i}", room_id="!r:x", event_type="m.room.message", content=content,
-                                      sent_event_id=f"$s{i}", sent_at=utcnow()))
+            session.add(
+                OutboxMessage(
+                    txn_id=f"s{i}",
+                    room_id="!r:x",
+                    event_type="m.room.message",
+                    content=content,
+                    sent_event_id=f"$s{i}",
+                    sent_at=utcnow(),
+                )
+            )
     async with db.transaction() as session:
         await Privacy(tmp_path).erase(session, "@a_b:x")
     async with db.sessions() as session:

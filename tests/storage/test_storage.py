@@ -17,6 +17,7 @@ def _table_names(url):
             names = await conn.run_sync(lambda c: inspect(c).get_table_names())
         await db.close()
         return set(names)
+
     return asyncio.run(run())
 
 
@@ -49,14 +50,18 @@ async def test_event_and_effects_commit_together(db_url):
     with pytest.raises(RuntimeError):
         async with db.transaction() as session:
             session.add(HandledEvent(event_id="$a", room_id="!r"))
-            session.add(OutboxMessage(txn_id="t1", room_id="!r", event_type="m.room.message", content={"body": "x"}, attempts=0))
+            session.add(
+                OutboxMessage(txn_id="t1", room_id="!r", event_type="m.room.message", content={"body": "x"}, attempts=0)
+            )
             raise RuntimeError("handler crashed")
     async with db.sessions() as session:
         assert (await session.scalars(select(HandledEvent))).all() == []
         assert (await session.scalars(select(OutboxMessage))).all() == []
     async with db.transaction() as session:
         session.add(HandledEvent(event_id="$a", room_id="!r"))
-        session.add(OutboxMessage(txn_id="t1", room_id="!r", event_type="m.room.message", content={"body": "ü ✓"}, attempts=0))
+        session.add(
+            OutboxMessage(txn_id="t1", room_id="!r", event_type="m.room.message", content={"body": "ü ✓"}, attempts=0)
+        )
     async with db.sessions() as session:
         row = (await session.scalars(select(OutboxMessage))).one()
         assert row.content == {"body": "ü ✓"}

@@ -19,9 +19,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class BotProcess:
-    def __init__(self, workdir: Path, homeserver: str, web_port: int, *, password: str,
-                 allow_users: list[str], extra: dict | None = None, user_id: str = "@diabot:localhost",
-                 identity_file: Path | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        homeserver: str,
+        web_port: int,
+        *,
+        password: str,
+        allow_users: list[str],
+        extra: dict | None = None,
+        user_id: str = "@diabot:localhost",
+        identity_file: Path | None = None,
+    ):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         keys = workdir / "data" / "cross_signing.json"
@@ -33,8 +42,13 @@ class BotProcess:
         self.web_port = web_port
         self.user_id = user_id
         config = {
-            "matrix": {"homeserver": homeserver, "user_id": user_id, "password": password,
-                       "sync_timeout_ms": 5000, "max_retry_wait_s": 1},
+            "matrix": {
+                "homeserver": homeserver,
+                "user_id": user_id,
+                "password": password,
+                "sync_timeout_ms": 5000,
+                "max_retry_wait_s": 1,
+            },
             "data_dir": str(workdir / "data"),
             "bot": {"default_language": "en"},
             "invites": {"allow_users": allow_users},
@@ -58,11 +72,16 @@ class BotProcess:
     def arm_failpoint(self, name: str) -> None:
         self.failpoint_file.write_text(name)
 
-    def start(self, timeout: float = 60) -> "BotProcess":
-        log = open(self.log_path, "ab")
+    def start(self, timeout: float = 60) -> BotProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the bot process owns it until it exits
         env = dict(os.environ, PYTHONUNBUFFERED="1", DIABOT_FAILPOINT_FILE=str(self.failpoint_file))
-        self.proc = subprocess.Popen([sys.executable, "-m", "diabot", "-c", str(self.config_path), "run"],
-                                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "diabot", "-c", str(self.config_path), "run"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -96,8 +115,14 @@ class BotProcess:
 
     def cli(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run `diabot -c <this bot's config> ARGS` as an operator would."""
-        return subprocess.run([sys.executable, "-m", "diabot", "-c", str(self.config_path), *args], cwd=ROOT,
-                              capture_output=True, text=True, input=input, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "diabot", "-c", str(self.config_path), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
 
     def stop(self) -> int | None:
         if self.proc and self.proc.poll() is None:

@@ -13,6 +13,7 @@ event (after its decryption attempt, and again on every retry) on stdout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -21,8 +22,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Self
+from typing import Any, Self
 
 JSCLIENT_DIR = Path(__file__).resolve().parent / "jsclient"
 SCRIPT = JSCLIENT_DIR / "strict_client.mjs"
@@ -54,8 +56,9 @@ def ensure_node_modules() -> None:
     without a lockfile); safe to call from concurrent test processes."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        raise RuntimeError("the js-sdk test client needs Node.js >= 20 and npm on PATH "
-                           "(Debian: apt-get install nodejs npm)")
+        raise RuntimeError(
+            "the js-sdk test client needs Node.js >= 20 and npm on PATH (Debian: apt-get install nodejs npm)"
+        )
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     if int(version.lstrip("v").split(".")[0]) < MIN_NODE:
         raise RuntimeError(f"the js-sdk test client needs Node.js >= {MIN_NODE}, found {version} at {node}")
@@ -68,18 +71,26 @@ def ensure_node_modules() -> None:
         if _installed_sdk_matches_lock():
             return
         verb = "ci" if (JSCLIENT_DIR / "package-lock.json").exists() else "install"
-        result = subprocess.run([npm, verb, "--no-audit", "--no-fund", "--silent"], cwd=JSCLIENT_DIR,
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [npm, verb, "--no-audit", "--no-fund", "--silent"],
+            cwd=JSCLIENT_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0 or not _installed_sdk_matches_lock():
-            raise RuntimeError(f"npm {verb} in {JSCLIENT_DIR} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+            raise RuntimeError(
+                f"npm {verb} in {JSCLIENT_DIR} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+            )
 
 
 class JsUser:
     """One js-sdk client (one new device) for `user_id`; `mode` is "strict" (Element
     today: only cross-signed devices) or "legacy" (all devices, with shields)."""
 
-    def __init__(self, homeserver: str, user_id: str, password: str, *, mode: str = "strict",
-                 log_path: Path | None = None):
+    def __init__(
+        self, homeserver: str, user_id: str, password: str, *, mode: str = "strict", log_path: Path | None = None
+    ):
         if mode not in ("strict", "legacy"):
             raise ValueError(f"mode must be strict or legacy, not {mode!r}")
         self.homeserver, self.user_id, self.password, self.mode = homeserver, user_id, password, mode
@@ -102,9 +113,18 @@ class JsUser:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own handle
             self._proc = await asyncio.create_subprocess_exec(
-                "node", str(SCRIPT), self.homeserver, self.user_id, self.password, self.mode,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
-                cwd=JSCLIENT_DIR, limit=16 * 1024 * 1024)  # an event line can be 64 KB and more
+                "node",
+                str(SCRIPT),
+                self.homeserver,
+                self.user_id,
+                self.password,
+                self.mode,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                cwd=JSCLIENT_DIR,
+                limit=16 * 1024 * 1024,
+            )  # an event line can be 64 KB and more
         self._ready = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read(self._proc))
         try:
@@ -149,19 +169,17 @@ class JsUser:
         if proc is None:
             return
         if proc.returncode is None:
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 proc.stdin.close()  # EOF: the child stops its client and exits
-            except (BrokenPipeError, ConnectionResetError):
-                pass
             try:
                 await asyncio.wait_for(proc.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
         if self._reader:
             try:
                 await asyncio.wait_for(self._reader, timeout)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._reader.cancel()
 
     # ---- commands ----------------------------------------------------------------
@@ -178,28 +196,42 @@ class JsUser:
         await self._proc.stdin.drain()
         try:
             answer = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._pending.pop(cmd_id, None)
             raise JsClientError(f"{op} got no answer within {timeout}s:\n{self.log_tail()}") from None
         if not answer.get("ok"):
             raise JsClientError(f"{op} {args} failed: {answer.get('error')} ({answer.get('errcode')})")
         return answer
 
-    async def create_room(self, *, invite: list[str] = (), encrypted: bool = True, is_direct: bool = False,
-                          name: str | None = None) -> str:
-        answer = await self.request("create_room", invite=list(invite), encrypted=encrypted, is_direct=is_direct,
-                                    **({"name": name} if name else {}))
+    async def create_room(
+        self, *, invite: list[str] = (), encrypted: bool = True, is_direct: bool = False, name: str | None = None
+    ) -> str:
+        answer = await self.request(
+            "create_room",
+            invite=list(invite),
+            encrypted=encrypted,
+            is_direct=is_direct,
+            **({"name": name} if name else {}),
+        )
         return answer["room_id"]
 
     async def join(self, room_id: str) -> None:
         await self.request("join", room=room_id)
 
     async def wait_joined(self, room_id: str, user_id: str, timeout: float = 30) -> None:
-        await self.request("wait_joined", timeout=timeout + 5, room=room_id, user=user_id,
-                           timeout_ms=int(timeout * 1000))
+        await self.request(
+            "wait_joined", timeout=timeout + 5, room=room_id, user=user_id, timeout_ms=int(timeout * 1000)
+        )
 
-    async def send(self, room_id: str, body: str = "", *, msgtype: str = "m.text", content: dict | None = None,
-                   event_type: str = "m.room.message") -> str:
+    async def send(
+        self,
+        room_id: str,
+        body: str = "",
+        *,
+        msgtype: str = "m.text",
+        content: dict | None = None,
+        event_type: str = "m.room.message",
+    ) -> str:
         """Send a message (or any `content` instead); returns its event id."""
         args: dict[str, Any] = {"room": room_id, "body": body, "msgtype": msgtype, "type": event_type}
         if content is not None:
@@ -228,22 +260,27 @@ class JsUser:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 recent = [(e["sender"], e["type"], e["content"].get("body"), e["failure"]) for e in self.events[-10:]]
-                raise AssertionError(f"{self.user_id} ({self.mode}) saw no matching event in {timeout}s; "
-                                     f"last events (sender, type, body, failure): {recent}")
+                raise AssertionError(
+                    f"{self.user_id} ({self.mode}) saw no matching event in {timeout}s; "
+                    f"last events (sender, type, body, failure): {recent}"
+                )
             if self._proc is None or self._proc.returncode is not None:
                 raise JsClientError(f"js client {self.user_id} is not running:\n{self.log_tail()}")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
 
     async def reply_to(self, event_id: str, sender: str, timeout: float = 30) -> Event:
         """`sender`'s decrypted (or plain) reply to `event_id`."""
+
         def is_reply(e: Event) -> bool:
             rel = e["content"].get("m.relates_to") or {}
-            return (e["sender"] == sender and (e["decrypted"] or not e["encrypted"])
-                    and rel.get("m.in_reply_to", {}).get("event_id") == event_id)
+            return (
+                e["sender"] == sender
+                and (e["decrypted"] or not e["encrypted"])
+                and rel.get("m.in_reply_to", {}).get("event_id") == event_id
+            )
+
         return await self.wait_for(is_reply, timeout)
 
     async def wait_for_event(self, event_id: str, timeout: float = 30) -> Event:

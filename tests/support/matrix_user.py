@@ -4,9 +4,11 @@ syncs in the background and lets a test wait for what the bot sends."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomCreateResponse, RoomSendResponse
 
@@ -19,15 +21,19 @@ class MatrixUser:
     def __init__(self, homeserver: str, creds: dict, store: Path):
         store.mkdir(parents=True, exist_ok=True)
         self.user_id = creds["user_id"]
-        self.client = AsyncClient(homeserver, self.user_id, store_path=str(store),
-                                  config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True))
+        self.client = AsyncClient(
+            homeserver,
+            self.user_id,
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
+        )
         self.client.restore_login(self.user_id, creds["device_id"], creds["access_token"])
         self.events: list[Event] = []  # decrypted sources, in arrival order
         self._new = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._undecrypted: list[MegolmEvent] = []
 
-    async def start(self) -> "MatrixUser":
+    async def start(self) -> MatrixUser:
         first = await self.client.sync(timeout=0, full_state=True, sync_filter=FILTER)
         for room_id in getattr(getattr(first, "rooms", None), "invite", {}):
             await self.client.join(room_id)  # invites that waited for us
@@ -81,36 +87,57 @@ class MatrixUser:
     async def close(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         await self.client.close()
 
     # ---- acting ------------------------------------------------------------
 
-    async def create_room(self, *, invite: list[str] = (), encrypted: bool = False, name: str = "test",
-                          power: dict[str, int] | None = None, room_version: str | None = None) -> str:
+    async def create_room(
+        self,
+        *,
+        invite: list[str] = (),
+        encrypted: bool = False,
+        name: str = "test",
+        power: dict[str, int] | None = None,
+        room_version: str | None = None,
+    ) -> str:
         initial_state = []
         if encrypted:
-            initial_state.append({"type": "m.room.encryption", "state_key": "",
-                                  "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
+            initial_state.append(
+                {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+            )
         kwargs = {}
         if room_version:
             kwargs["room_version"] = room_version
-        resp = await self.client.room_create(name=name, invite=list(invite), initial_state=initial_state,
-                                             power_level_override={"users": {self.user_id: 100, **(power or {})}} if power is not None else None,
-                                             **kwargs)
+        resp = await self.client.room_create(
+            name=name,
+            invite=list(invite),
+            initial_state=initial_state,
+            power_level_override={"users": {self.user_id: 100, **(power or {})}} if power is not None else None,
+            **kwargs,
+        )
         assert isinstance(resp, RoomCreateResponse), resp
         await self.wait_until(lambda: resp.room_id in self.client.rooms, 10)
         return resp.room_id
 
-    async def send(self, room_id: str, body: str, *, thread_root: str | None = None, msgtype: str = "m.text",
-                   extra: dict | None = None) -> str:
+    async def send(
+        self,
+        room_id: str,
+        body: str,
+        *,
+        thread_root: str | None = None,
+        msgtype: str = "m.text",
+        extra: dict | None = None,
+    ) -> str:
         content: dict = {"msgtype": msgtype, "body": body}
         if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
-                                       "m.in_reply_to": {"event_id": thread_root}}
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread_root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": thread_root},
+            }
         content.update(extra or {})
         return await self.send_event(room_id, "m.room.message", content)
 
@@ -135,17 +162,19 @@ class MatrixUser:
             if remaining <= 0:
                 raise TimeoutError("condition not met in time")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
 
     def from_sender(self, sender: str, room_id: str | None = None, type_: str = "m.room.message") -> list[Event]:
-        return [e for e in self.events if e.get("sender") == sender and e.get("type") == type_
-                and (room_id is None or e.get("room_id") == room_id)]
+        return [
+            e
+            for e in self.events
+            if e.get("sender") == sender and e.get("type") == type_ and (room_id is None or e.get("room_id") == room_id)
+        ]
 
-    async def wait_for_events(self, sender: str, room_id: str, count: int = 1, timeout: float = 20,
-                              type_: str = "m.room.message") -> list[Event]:
+    async def wait_for_events(
+        self, sender: str, room_id: str, count: int = 1, timeout: float = 20, type_: str = "m.room.message"
+    ) -> list[Event]:
         try:
             await self.wait_until(lambda: len(self.from_sender(sender, room_id, type_)) >= count, timeout)
         except TimeoutError:
@@ -155,12 +184,14 @@ class MatrixUser:
 
     async def reply_to(self, event_id: str, sender: str, room_id: str, timeout: float = 20) -> Event:
         """The bot's answer that replies to `event_id`."""
+
         def find():
             for e in self.from_sender(sender, room_id):
                 rel = e.get("content", {}).get("m.relates_to", {})
                 if rel.get("m.in_reply_to", {}).get("event_id") == event_id:
                     return e
             return None
+
         try:
             await self.wait_until(lambda: find() is not None, timeout)
         except TimeoutError:

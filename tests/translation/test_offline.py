@@ -14,7 +14,7 @@ from devtools.argos_model import build_argosmodel
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import asyncio, json, socket, sys
 from pathlib import Path
 from diabot.translation import build_translator
@@ -34,7 +34,7 @@ async def main():
     out = await translator.translate(text, lang, "de")
     print(json.dumps({"reachable": reachable, "lang": lang, "route": translator.engine.route("nl", "de"), "out": out}))
 asyncio.run(main())
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +48,23 @@ def models(tmp_path_factory):
 def test_translation_works_with_network_blocked(models, tmp_path):
     if shutil.which("unshare") is None:
         pytest.fail("unshare (util-linux) is needed to block the network for this test")
-    result = subprocess.run(["unshare", "-n", sys.executable, "-c", SCRIPT, str(tmp_path / "packages"), str(models),
-                             str(ROOT / "config" / "glossary.yaml")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(tmp_path / "packages"),
+            str(models),
+            str(ROOT / "config" / "glossary.yaml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["reachable"] is False

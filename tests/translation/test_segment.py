@@ -2,8 +2,13 @@
 
 from diabot.translation.segment import Glossary, split_pieces
 
-GLOSSARY = Glossary([{"nl": "KvK", "de": "Handelsregister"}, {"nl": "BV", "de": "GmbH"},
-                     {"nl": "Ondernemend Emmen", "de": "Ondernemend Emmen"}])
+GLOSSARY = Glossary(
+    [
+        {"nl": "KvK", "de": "Handelsregister"},
+        {"nl": "BV", "de": "GmbH"},
+        {"nl": "Ondernemend Emmen", "de": "Ondernemend Emmen"},
+    ]
+)
 
 
 def model_input(text, tgt="de"):
@@ -15,16 +20,35 @@ def kept(text, tgt="de"):
 
 
 def test_roundtrip_without_glossary_terms():
-    text = "Hoi @jan:localhost, zie https://x.org/a?b=1 of mail a.b@c.nl 👍\n- punt **vet** `code` #energie om 10:30 op 24-12-2026"
+    text = (
+        "Hoi @jan:localhost, zie https://x.org/a?b=1 of mail a.b@c.nl 👍\n"
+        "- punt **vet** `code` #energie om 10:30 op 24-12-2026"
+    )
     assert "".join(p.text for p in split_pieces(text, None, "de")) == text
 
 
 def test_protected_spans_never_reach_the_model():
-    text = ("Hoi @jan:localhost en @piet, zie https://x.org/a?b=1 of www.dia.eu, mail a.b@c.nl 👍🏽 "
-            "#energie #room:server.org om 10:30 op 24-12-2026 voor € 12,50 of 30% `pip install` ```blok```")
+    text = (
+        "Hoi @jan:localhost en @piet, zie https://x.org/a?b=1 of www.dia.eu, mail a.b@c.nl 👍🏽 "
+        "#energie #room:server.org om 10:30 op 24-12-2026 voor € 12,50 of 30% `pip install` ```blok```"
+    )
     sent = " ".join(model_input(text))
-    for span in ("@jan:localhost", "@piet", "https://x.org/a?b=1", "www.dia.eu", "a.b@c.nl", "👍", "#energie",
-                 "#room:server.org", "10:30", "24-12-2026", "12,50", "30%", "pip install", "blok"):
+    for span in (
+        "@jan:localhost",
+        "@piet",
+        "https://x.org/a?b=1",
+        "www.dia.eu",
+        "a.b@c.nl",
+        "👍",
+        "#energie",
+        "#room:server.org",
+        "10:30",
+        "24-12-2026",
+        "12,50",
+        "30%",
+        "pip install",
+        "blok",
+    ):
         assert span not in sent, span
 
 

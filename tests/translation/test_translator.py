@@ -11,8 +11,6 @@ from diabot.translation.segment import Glossary
 from diabot.translation.translator import Translator
 
 
-
-
 @pytest.fixture
 def translator(packages):
     t = Translator(ArgosEngine(EngineSettings(packages)), None, Glossary([]))
@@ -31,7 +29,9 @@ async def test_concurrent_requests_share_batches(translator):
 async def test_cache_serves_identical_text(translator):
     first = await translator.translate("Tot morgen bij de bijeenkomst.", "nl", "en")
     before = translator.batches
-    again = await asyncio.gather(*(translator.translate("Tot morgen bij de bijeenkomst.", "nl", "en") for _ in range(5)))
+    again = await asyncio.gather(
+        *(translator.translate("Tot morgen bij de bijeenkomst.", "nl", "en") for _ in range(5))
+    )
     assert again == [first] * 5 and translator.batches == before
 
 
@@ -54,8 +54,12 @@ async def test_event_loop_stays_responsive(translator):
 
     task = asyncio.create_task(ticker())
     start = time.perf_counter()
-    await asyncio.gather(*(translator.translate(f"Een langere zin nummer {i} om te vertalen, met wat extra woorden.", "nl", "de")
-                           for i in range(24)))
+    await asyncio.gather(
+        *(
+            translator.translate(f"Een langere zin nummer {i} om te vertalen, met wat extra woorden.", "nl", "de")
+            for i in range(24)
+        )
+    )
     elapsed = time.perf_counter() - start
     task.cancel()
     # The loop kept ticking while the worker thread translated.

@@ -20,10 +20,17 @@ from diabot.translation.segment import Glossary, cut, sentences, split_pieces
 from diabot.translation.translator import Translator
 
 SIZE = 60_000
-GLOSSARY = Glossary([{"nl": "KvK", "de": "Handelsregister"}, {"nl": "BV", "de": "GmbH"},
-                     {"nl": "Ondernemend Emmen", "de": "Ondernemend Emmen"}])
-MIXED = ("Hoi @jan:example.org, zie https://example.org/a?b=1 of mail a.b@c.nl 👍 om 10:30 op 24-12-2026 "
-         "voor € 12,50. Onze BV zoekt een partner bij de KvK! Wie doet mee? #energie `code`\n- punt **vet**\n")
+GLOSSARY = Glossary(
+    [
+        {"nl": "KvK", "de": "Handelsregister"},
+        {"nl": "BV", "de": "GmbH"},
+        {"nl": "Ondernemend Emmen", "de": "Ondernemend Emmen"},
+    ]
+)
+MIXED = (
+    "Hoi @jan:example.org, zie https://example.org/a?b=1 of mail a.b@c.nl 👍 om 10:30 op 24-12-2026 "
+    "voor € 12,50. Onze BV zoekt een partner bij de KvK! Wie doet mee? #energie `code`\n- punt **vet**\n"
+)
 
 
 def rep(unit: str, size: int = SIZE) -> str:
@@ -122,13 +129,35 @@ def test_cut_keeps_everything_and_respects_the_limit():
 # ---- the event loop while a huge message is translated -------------------------------
 
 
-
 def distinct_sentences(size: int) -> str:
     """Dutch-looking text with abbreviations (pysbd's slow case) and many
     different sentences (one task each)."""
     rng = random.Random(1)
-    words = ("wij zoeken een partner voor de energietransitie in Emmen bijv. dhr. mevr. zonnepanelen "
-             "op het dak van ons bedrijf met subsidie en hulp").split()
+    words = [
+        "wij",
+        "zoeken",
+        "een",
+        "partner",
+        "voor",
+        "de",
+        "energietransitie",
+        "in",
+        "Emmen",
+        "bijv.",
+        "dhr.",
+        "mevr.",
+        "zonnepanelen",
+        "op",
+        "het",
+        "dak",
+        "van",
+        "ons",
+        "bedrijf",
+        "met",
+        "subsidie",
+        "en",
+        "hulp",
+    ]
     out = []
     while sum(map(len, out)) < size:
         out.append(" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))).capitalize() + ". ")
@@ -156,11 +185,14 @@ async def max_loop_stall(coro) -> tuple[float, object]:
     return stall, result
 
 
-@pytest.mark.parametrize("max_chars, text", [
-    (4000, rep(MIXED)),                      # the default cap, 60 KB of chat
-    (60_000, distinct_sentences(6000)),      # many different sentences (one task each)
-    (60_000, rep("Mr. ")),                   # the cap raised: all 60 KB is segmented (>1 s of pysbd)
-])
+@pytest.mark.parametrize(
+    "max_chars, text",
+    [
+        (4000, rep(MIXED)),  # the default cap, 60 KB of chat
+        (60_000, distinct_sentences(6000)),  # many different sentences (one task each)
+        (60_000, rep("Mr. ")),  # the cap raised: all 60 KB is segmented (>1 s of pysbd)
+    ],
+)
 async def test_event_loop_stays_responsive_during_a_huge_message(packages, max_chars, text):
     translator = Translator(ArgosEngine(EngineSettings(packages)), None, GLOSSARY, max_chars=max_chars)
     try:

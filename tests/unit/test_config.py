@@ -30,15 +30,18 @@ def test_example_config_is_valid(tmp_path):
     assert "OK" in result.stdout
 
 
-@pytest.mark.parametrize("mutate,expected", [
-    (lambda c: c["matrix"].update(homeserver="ftp://x"), "matrix.homeserver"),
-    (lambda c: c.setdefault("permissions", {}).update(moderator_level="high"), "permissions.moderator_level"),
-    (lambda c: c.setdefault("bot", {}).update(default_language="fr"), "bot.default_language"),
-    (lambda c: c.setdefault("invites", {}).update(allow_users=["Anna"]), "invites.allow_users"),
-    (lambda c: c.setdefault("web", {}).update(prot=80), "web.prot: unknown key"),
-    (lambda c: c["matrix"].pop("user_id"), "matrix.user_id: required key is missing"),
-    (lambda c: c.update(plugins={"nosuch": {}}), "plugins.nosuch: no such plugin"),
-])
+@pytest.mark.parametrize(
+    "mutate,expected",
+    [
+        (lambda c: c["matrix"].update(homeserver="ftp://x"), "matrix.homeserver"),
+        (lambda c: c.setdefault("permissions", {}).update(moderator_level="high"), "permissions.moderator_level"),
+        (lambda c: c.setdefault("bot", {}).update(default_language="fr"), "bot.default_language"),
+        (lambda c: c.setdefault("invites", {}).update(allow_users=["Anna"]), "invites.allow_users"),
+        (lambda c: c.setdefault("web", {}).update(prot=80), "web.prot: unknown key"),
+        (lambda c: c["matrix"].pop("user_id"), "matrix.user_id: required key is missing"),
+        (lambda c: c.update(plugins={"nosuch": {}}), "plugins.nosuch: no such plugin"),
+    ],
+)
 def test_malformed_config_exits_2_naming_the_key(tmp_path, mutate, expected):
     data = yaml.safe_load(yaml.safe_dump(GOOD))
     mutate(data)

@@ -13,17 +13,40 @@ json_values = st.recursive(
     max_leaves=20,
 )
 # Keys that matter to convert(), mixed with arbitrary values of any shape.
-relates = st.fixed_dictionaries({}, optional={
-    "rel_type": json_values | st.sampled_from(["m.replace", "m.annotation", "m.thread"]),
-    "event_id": json_values, "key": json_values, "m.in_reply_to": json_values, "is_falling_back": json_values})
-contents = st.fixed_dictionaries({}, optional={
-    "msgtype": json_values, "body": json_values | st.just("!ping"), "m.relates_to": json_values | relates,
-    "m.new_content": json_values, "membership": json_values, "redacts": json_values})
-sources = st.fixed_dictionaries({}, optional={
-    "event_id": json_values | st.just("$e"), "sender": json_values | st.just("@a:x"),
-    "type": json_values | st.sampled_from(["m.room.message", "m.reaction", "m.room.member", "m.room.redaction"]),
-    "content": json_values | contents, "origin_server_ts": json_values, "state_key": json_values,
-    "unsigned": json_values, "redacts": json_values})
+relates = st.fixed_dictionaries(
+    {},
+    optional={
+        "rel_type": json_values | st.sampled_from(["m.replace", "m.annotation", "m.thread"]),
+        "event_id": json_values,
+        "key": json_values,
+        "m.in_reply_to": json_values,
+        "is_falling_back": json_values,
+    },
+)
+contents = st.fixed_dictionaries(
+    {},
+    optional={
+        "msgtype": json_values,
+        "body": json_values | st.just("!ping"),
+        "m.relates_to": json_values | relates,
+        "m.new_content": json_values,
+        "membership": json_values,
+        "redacts": json_values,
+    },
+)
+sources = st.fixed_dictionaries(
+    {},
+    optional={
+        "event_id": json_values | st.just("$e"),
+        "sender": json_values | st.just("@a:x"),
+        "type": json_values | st.sampled_from(["m.room.message", "m.reaction", "m.room.member", "m.room.redaction"]),
+        "content": json_values | contents,
+        "origin_server_ts": json_values,
+        "state_key": json_values,
+        "unsigned": json_values,
+        "redacts": json_values,
+    },
+)
 
 
 @settings(max_examples=3000, deadline=None)
@@ -43,7 +66,12 @@ def test_convert_never_raises(source):
 
 
 def test_the_reported_poison_message_is_an_ordinary_command():
-    source = {"event_id": "$p", "sender": "@a:x", "type": "m.room.message", "origin_server_ts": 1,
-              "content": {"msgtype": "m.text", "body": "!ping", "m.relates_to": "garbage"}}
+    source = {
+        "event_id": "$p",
+        "sender": "@a:x",
+        "type": "m.room.message",
+        "origin_server_ts": 1,
+        "content": {"msgtype": "m.text", "body": "!ping", "m.relates_to": "garbage"},
+    }
     event = convert(source, "!r:x", encrypted=False)
     assert isinstance(event, Message) and event.body == "!ping" and event.relates_to == {}

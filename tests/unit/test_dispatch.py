@@ -95,8 +95,17 @@ async def world(tmp_path):
     state = FakeState()
     router = Router("!")
     catalog = Catalog.from_dirs([ROOT / "diabot" / "locales", ROOT / "plugins" / "core" / "locales"])
-    services = Services(db=db, outbox=outbox, scheduler=None, permissions=Permissions(state, Community(FakeKeyValues(), SPACE), 50, ["@admin:x"]),
-                        i18n=catalog, languages=LanguageResolver("en"), router=router, bot_user_id="@bot:x", settings=None)
+    services = Services(
+        db=db,
+        outbox=outbox,
+        scheduler=None,
+        permissions=Permissions(state, Community(FakeKeyValues(), SPACE), 50, ["@admin:x"]),
+        i18n=catalog,
+        languages=LanguageResolver("en"),
+        router=router,
+        bot_user_id="@bot:x",
+        settings=None,
+    )
     dispatcher = Dispatcher(services, router, Metrics(), ignore_users=["@otherbot:x"])
     dispatcher.add_plugin(CorePlugin(services, CorePlugin.Config()))
     dispatcher.add_plugin(Boom(services, Boom.Config()))
@@ -108,8 +117,16 @@ async def world(tmp_path):
 
 def msg(body, sender="@anna:x", event_id=None, msgtype="m.text"):
     msg.n = getattr(msg, "n", 0) + 1
-    return Message(event_id=event_id or f"$m{msg.n}", room_id="!r:x", sender=sender, ts=1, type="m.room.message",
-                   content={"msgtype": msgtype, "body": body}, body=body, msgtype=msgtype)
+    return Message(
+        event_id=event_id or f"$m{msg.n}",
+        room_id="!r:x",
+        sender=sender,
+        ts=1,
+        type="m.room.message",
+        content={"msgtype": msgtype, "body": body},
+        body=body,
+        msgtype=msgtype,
+    )
 
 
 async def settle(transport, count, timeout=3.0):
@@ -178,7 +195,7 @@ async def test_power_in_the_room_typed_in_is_not_community_power(world):
 
 
 async def test_member_commands_need_the_community_space(world):
-    dispatcher, transport, state = world
+    dispatcher, transport, _state = world
     await dispatcher.dispatch(msg("!memberonly", sender="@stranger:x"))
     await dispatcher.dispatch(msg("!memberonly"))  # anna is in the space
     await dispatcher.dispatch(msg("!ping", sender="@stranger:x"))  # help and ping are for anyone
@@ -220,7 +237,12 @@ async def test_one_user_hitting_the_command_limit_gets_one_answer_and_others_are
         await dispatcher.dispatch(msg("!ping", sender="@admin:x"))
     await settle(transport, 10)
     bodies = [c["body"] for _, c in transport.sent]
-    assert bodies[:4] == ["Pong!", "Pong!", "Pong!", "You are sending me a lot of commands at once. I will answer again in a minute."]
+    assert bodies[:4] == [
+        "Pong!",
+        "Pong!",
+        "Pong!",
+        "You are sending me a lot of commands at once. I will answer again in a minute.",
+    ]
     assert bodies[4:] == ["Pong!"] * 6  # bernd's one and the admin's five
 
 
@@ -233,6 +255,7 @@ async def test_unusable_and_unhandleable_events_are_counted_marked_handled_and_s
 
     async def broken_context(event, session):  # a failure outside the error boundary
         raise ValueError("bug before the boundary")
+
     monkeypatch.setattr(dispatcher, "_context", broken_context)
     await dispatcher.dispatch(msg("!ping", event_id="$boom"))  # must not raise: the batch goes on
     monkeypatch.undo()

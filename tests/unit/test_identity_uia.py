@@ -26,13 +26,20 @@ async def test_password_stage_is_answered_with_the_configured_password(tmp_path)
     identity = CrossSigning(api, "@bot:x", "DEV", KeyStore(tmp_path), password="secret")
     await identity._upload_keys(CrossSigningKeys.generate(), replacing=True)
     auth = api.calls[-1][1]["auth"]
-    assert auth == {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "@bot:x"},
-                    "password": "secret", "session": "s1"}
+    assert auth == {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": "@bot:x"},
+        "password": "secret",
+        "session": "s1",
+    }
 
 
 async def test_delegated_auth_explains_what_to_do(tmp_path):
-    challenge = {"flows": [{"stages": ["org.matrix.cross_signing_reset"]}], "session": "s2",
-                 "params": {"org.matrix.cross_signing_reset": {"url": "https://auth.example/account/reset"}}}
+    challenge = {
+        "flows": [{"stages": ["org.matrix.cross_signing_reset"]}],
+        "session": "s2",
+        "params": {"org.matrix.cross_signing_reset": {"url": "https://auth.example/account/reset"}},
+    }
     identity = CrossSigning(FakeApi(challenge), "@bot:x", "DEV", KeyStore(tmp_path), password="secret")
     with pytest.raises(IdentityError) as err:
         await identity._upload_keys(CrossSigningKeys.generate(), replacing=True)
@@ -42,9 +49,14 @@ async def test_delegated_auth_explains_what_to_do(tmp_path):
 
 
 async def test_no_password_configured_says_so(tmp_path):
-    identity = CrossSigning(FakeApi({"flows": [{"stages": ["m.login.password"]}], "session": "s"}),
-                            "@bot:x", "DEV", KeyStore(tmp_path), password=None)
-    with pytest.raises(IdentityError, match="no matrix.password"):
+    identity = CrossSigning(
+        FakeApi({"flows": [{"stages": ["m.login.password"]}], "session": "s"}),
+        "@bot:x",
+        "DEV",
+        KeyStore(tmp_path),
+        password=None,
+    )
+    with pytest.raises(IdentityError, match=r"no matrix\.password"):
         await identity._upload_keys(CrossSigningKeys.generate(), replacing=True)
 
 

@@ -54,4 +54,3 @@ async def test_a_failing_room_does_not_stall_the_others_and_keeps_its_order(tmp_
     assert metrics.outbox_parked._value.get() == 1  # the forbidden one
     await outbox.stop()
     await db.close()
-

@@ -12,8 +12,17 @@ def test_strip_reply_fallback():
 
 
 def test_convert_reply_strips_fallback_only_for_replies():
-    src = {"event_id": "$1", "sender": "@a:x", "type": "m.room.message", "origin_server_ts": 5,
-           "content": {"msgtype": "m.text", "body": "> <@b:x> hi\n\n!ping", "m.relates_to": {"m.in_reply_to": {"event_id": "$0"}}}}
+    src = {
+        "event_id": "$1",
+        "sender": "@a:x",
+        "type": "m.room.message",
+        "origin_server_ts": 5,
+        "content": {
+            "msgtype": "m.text",
+            "body": "> <@b:x> hi\n\n!ping",
+            "m.relates_to": {"m.in_reply_to": {"event_id": "$0"}},
+        },
+    }
     ev = convert(src, "!r:x", encrypted=False)
     assert isinstance(ev, Message) and ev.body == "!ping" and ev.reply_to == "$0"
     src["content"] = {"msgtype": "m.text", "body": "> quoted\n\nnot a reply"}
@@ -21,14 +30,36 @@ def test_convert_reply_strips_fallback_only_for_replies():
 
 
 def test_convert_thread_and_edit():
-    src = {"event_id": "$2", "sender": "@a:x", "type": "m.room.message", "origin_server_ts": 5,
-           "content": {"msgtype": "m.text", "body": "!ping", "m.relates_to": {"rel_type": "m.thread", "event_id": "$root",
-                                                                            "is_falling_back": True, "m.in_reply_to": {"event_id": "$root"}}}}
+    src = {
+        "event_id": "$2",
+        "sender": "@a:x",
+        "type": "m.room.message",
+        "origin_server_ts": 5,
+        "content": {
+            "msgtype": "m.text",
+            "body": "!ping",
+            "m.relates_to": {
+                "rel_type": "m.thread",
+                "event_id": "$root",
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": "$root"},
+            },
+        },
+    }
     ev = convert(src, "!r:x", False)
     assert ev.thread_root == "$root" and ev.reply_to is None
-    edit = {"event_id": "$3", "sender": "@a:x", "type": "m.room.message", "origin_server_ts": 5,
-            "content": {"msgtype": "m.text", "body": "* new", "m.new_content": {"msgtype": "m.text", "body": "new"},
-                        "m.relates_to": {"rel_type": "m.replace", "event_id": "$2"}}}
+    edit = {
+        "event_id": "$3",
+        "sender": "@a:x",
+        "type": "m.room.message",
+        "origin_server_ts": 5,
+        "content": {
+            "msgtype": "m.text",
+            "body": "* new",
+            "m.new_content": {"msgtype": "m.text", "body": "new"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$2"},
+        },
+    }
     ev = convert(edit, "!r:x", False)
     assert ev.is_edit and ev.body == "new"
 
@@ -44,20 +75,26 @@ def test_notice_shape_mentions_and_relation():
     assert content["msgtype"] == "m.notice"
     assert content["m.mentions"] == {}
     assert "@room" not in content["body"] and "@room" not in content["formatted_body"]
-    assert content["m.relates_to"] == {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": False,
-                                       "m.in_reply_to": {"event_id": "$e"}}
+    assert content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": False,
+        "m.in_reply_to": {"event_id": "$e"},
+    }
     (plain,) = notice_contents("x", relates_to=reply_relation("$e", None))
     assert plain["m.relates_to"] == {"m.in_reply_to": {"event_id": "$e"}}
 
 
 def test_html_is_sanitised():
-    (content,) = notice_contents('<img src=x onerror=alert(1)> [a](javascript:alert(1)) *ok*')
+    (content,) = notice_contents("<img src=x onerror=alert(1)> [a](javascript:alert(1)) *ok*")
     html = content["formatted_body"]
-    assert "<img" not in html and "href=\"javascript" not in html and "<em>ok</em>" in html
+    assert "<img" not in html and 'href="javascript' not in html and "<em>ok</em>" in html
     # Raw HTML a plugin might put into markdown is cleaned by nh3, not trusted.
     from diabot.formatting import render_html
+
     assert render_html("x") == "<p>x</p>"
     from diabot.formatting import ALLOWED_TAGS
+
     assert "script" not in ALLOWED_TAGS and "img" not in ALLOWED_TAGS
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from diabot.commands import Arg, Perm, Router, command, Invocation, Unknown
+from diabot.commands import Arg, Invocation, Perm, Router, Unknown, command
 from diabot.errors import UsageError
 
 
@@ -8,11 +8,23 @@ class Demo:
     @command("ping", help="x")
     async def ping(self, ctx): ...
 
-    @command("lang", nl=("taal",), de=("sprache",), help="x", args=(Arg("language", choices=("nl", "de", "en"), optional=True),))
+    @command(
+        "lang",
+        nl=("taal",),
+        de=("sprache",),
+        help="x",
+        args=(Arg("language", choices=("nl", "de", "en"), optional=True),),
+    )
     async def lang(self, ctx, language): ...
 
-    @command("room create", nl=("kamer maak",), de=("raum erstellen",), help="x", perm=Perm.MODERATOR,
-             args=(Arg("slug"), Arg("nl_name"), Arg("de_name")))
+    @command(
+        "room create",
+        nl=("kamer maak",),
+        de=("raum erstellen",),
+        help="x",
+        perm=Perm.MODERATOR,
+        args=(Arg("slug"), Arg("nl_name"), Arg("de_name")),
+    )
     async def room_create(self, ctx, slug, nl_name, de_name): ...
 
     @command("room", help="x")
@@ -48,10 +60,10 @@ def test_simple_and_aliases(router):
 
 
 def test_subcommand_longest_match_and_quotes(router):
-    inv = router.parse('!room create energy "Energie transitie" \'Energie Wende\'')
+    inv = router.parse("!room create energy \"Energie transitie\" 'Energie Wende'")
     assert inv.command.spec.name == "room create"
     assert inv.kwargs == {"slug": "energy", "nl_name": "Energie transitie", "de_name": "Energie Wende"}
-    assert router.parse('!raum erstellen a b c').command.spec.name == "room create"
+    assert router.parse("!raum erstellen a b c").command.spec.name == "room create"
     assert router.parse("!room").command.spec.name == "room"
 
 
@@ -61,14 +73,17 @@ def test_rest_argument_keeps_text(router):
     assert router.parse('!announce "quoted all"').kwargs["text"] == "quoted all"
 
 
-@pytest.mark.parametrize("text,key", [
-    ("!lang fr", "core.error.bad_choice"),
-    ("!room create a b", "core.error.missing_arg"),
-    ('!room create a "b c', "core.error.quotes"),
-    ("!ping extra", "core.error.extra_args"),
-    ("!count seven", "core.error.bad_value"),
-    ("!announce", "core.error.missing_arg"),
-])
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("!lang fr", "core.error.bad_choice"),
+        ("!room create a b", "core.error.missing_arg"),
+        ('!room create a "b c', "core.error.quotes"),
+        ("!ping extra", "core.error.extra_args"),
+        ("!count seven", "core.error.bad_value"),
+        ("!announce", "core.error.missing_arg"),
+    ],
+)
 def test_usage_errors(router, text, key):
     with pytest.raises(UsageError) as err:
         router.parse(text)

@@ -2,7 +2,7 @@
 never twice, and one beyond the grace period is not run."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from diabot.scheduler import Scheduler
 
@@ -28,12 +28,14 @@ class Reminders:
 
 
 async def test_overdue_runs_once_after_restart_and_stale_is_skipped():
-    now = datetime.now(timezone.utc)
-    table = Reminders({
-        1: {"due": now - timedelta(minutes=5), "done": False},   # fell due during downtime
-        2: {"due": now - timedelta(days=2), "done": False},      # beyond grace
-        3: {"due": now + timedelta(milliseconds=300), "done": False},
-    })
+    now = datetime.now(UTC)
+    table = Reminders(
+        {
+            1: {"due": now - timedelta(minutes=5), "done": False},  # fell due during downtime
+            2: {"due": now - timedelta(days=2), "done": False},  # beyond grace
+            3: {"due": now + timedelta(milliseconds=300), "done": False},
+        }
+    )
     for _restart in range(2):
         scheduler = Scheduler(misfire_grace_s=3600)
         scheduler.start()
@@ -52,7 +54,7 @@ async def test_every_and_cancel():
 
     scheduler = Scheduler(misfire_grace_s=10)
     scheduler.start()
-    scheduler.at("x", datetime.now(timezone.utc) + timedelta(seconds=30), tick)
+    scheduler.at("x", datetime.now(UTC) + timedelta(seconds=30), tick)
     assert scheduler.has("x")
     scheduler.cancel("x")
     assert not scheduler.has("x")

@@ -29,9 +29,13 @@ def fake_app(web: dict):
         return 0
 
     settings = parse_settings({**GOOD, "web": web}, env={})
-    return SimpleNamespace(settings=settings, db=SimpleNamespace(ping=ping), metrics=Metrics(),
-                           matrix=SimpleNamespace(last_sync=time.monotonic(), stuck_since=None),
-                           outbox=SimpleNamespace(pending_count=pending_count))
+    return SimpleNamespace(
+        settings=settings,
+        db=SimpleNamespace(ping=ping),
+        metrics=Metrics(),
+        matrix=SimpleNamespace(last_sync=time.monotonic(), stuck_since=None),
+        outbox=SimpleNamespace(pending_count=pending_count),
+    )
 
 
 @pytest.fixture
@@ -73,8 +77,14 @@ def run_check(config: dict, env: dict, tmp_path) -> subprocess.CompletedProcess:
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIABOT_")} | env
-    return subprocess.run([sys.executable, "-m", "diabot", "-c", str(path), "check-config"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "diabot", "-c", str(path), "check-config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "bot.example.org"])
