@@ -2,6 +2,7 @@
 
 DiabotError
 ├── ConfigError     invalid configuration; the CLI exits with status 2
+├── TransientError  the homeserver failed for now (5xx, timeout): try again later
 └── UserError       a problem the user can fix; carries an i18n key + params
     ├── UsageError  wrong arguments for a command
     └── Forbidden   the sender lacks the permission for a command
@@ -25,6 +26,12 @@ class ConfigError(DiabotError):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class TransientError(DiabotError):
+    """Raised at the Matrix edge when the homeserver failed in a way that may
+    pass (5xx, 429 after retries, timeout, connection refused). A passive
+    handler that raises it is retried later; its event is not marked handled."""
 
 
 class UserError(DiabotError):

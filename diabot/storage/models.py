@@ -98,3 +98,48 @@ class KeyValue(Base):
     __tablename__ = "kv"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class DeferredEvent(Base):
+    """An event a passive handler could not finish for a transient reason
+    (homeserver 5xx, timeout): kept, with the platform-neutral event, and
+    handled again later instead of being marked handled and lost."""
+
+    __tablename__ = "deferred_events"
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict] = mapped_column(JSON)  # the converted event, to rebuild it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SentEvent(Base):
+    """The ledger: what the bot sent about what. One row per queued outbox
+    message that belongs to something (a translation of a message, an
+    introduction of a member, a poll, an event announcement), so edits,
+    redactions and erasure can find it. The event id is the outbox row's."""
+
+    __tablename__ = "sent_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(Integer, index=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    purpose: Mapped[str] = mapped_column(String(64))  # e.g. "translate.translation", "members.intro"
+    subject: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)  # what it is about
+    user_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)  # whom it names
+    detail: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. the target language
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RoomIntent(Base):
+    """A room the bot means to create, recorded before it is created (the
+    intent) and completed with the room id (the result). The room carries
+    the intent's key in its state from creation on, so a replay after a stop
+    finds and reuses it instead of creating a second one."""
+
+    __tablename__ = "room_intents"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # e.g. "community.space", "direct:@a:x"
+    room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
