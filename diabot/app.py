@@ -15,7 +15,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from .commands import Router
-from .config import Settings
+from .config import Settings, resolve_config_paths
+from .direct import DirectChats
+from .directory import CommunityDirectory, load_themes
 from .dispatch import Dispatcher
 from .errors import ConfigError
 from .i18n import Catalog
@@ -24,17 +26,17 @@ from .language import LanguageResolver
 from .matrix import MatrixClient
 from .metrics import Metrics
 from .outbox import Outbox
-from .permissions import Community, Permissions
-from .plugin import Plugin, Services
+from .permissions import Permissions
+from .plugin import Plugin, PluginConfig, Services
 from .privacy import Privacy
 from .ratelimit import RateLimits
+from .resources import locale_dirs
 from .scheduler import Scheduler
 from .storage import Database
 from .tasks import cancel_and_wait
 from .web import build_web_app
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_plugin_class(name: str) -> type[Plugin]:
@@ -45,7 +47,7 @@ def load_plugin_class(name: str) -> type[Plugin]:
     raise ConfigError([f"plugins.{name}: the plugin module defines no Plugin named {name!r}"])
 
 
-def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin], object]]:
+def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin], PluginConfig]]:
     """Validate every enabled plugin's own settings up front (check-config too)."""
     out = {}
     problems = []
@@ -56,7 +58,9 @@ def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin], object]]
             problems.append(f"plugins.{name}: no such plugin (expected plugins/{name}/plugin.py)")
             continue
         try:
-            out[name] = (cls, cls.Config.model_validate(raw or {}))
+            config = cls.Config.model_validate(raw or {})
+            resolve_config_paths(config, settings)
+            out[name] = (cls, config)
         except ValidationError as exc:
             for err in exc.errors():
                 path = ".".join(["plugins", name, *map(str, err["loc"])])
@@ -88,9 +92,9 @@ class App:
         )
         self.outbox = Outbox(self.db, self.matrix, settings.matrix.max_retry_wait_s, self.metrics)
         self.scheduler = Scheduler(settings.scheduler.misfire_grace_s)
-        self.community = Community(self.db, settings.invites.space)
+        self.directory = CommunityDirectory(self.db, load_themes(settings.themes_file), settings.invites.space)
         self.permissions = Permissions(
-            self.matrix, self.community, settings.permissions.moderator_level, settings.bot.admins
+            self.matrix, self.directory, settings.permissions.moderator_level, settings.bot.admins, settings.roles
         )
         self.router = Router(settings.bot.command_prefix)
         self.translator = None
@@ -98,8 +102,9 @@ class App:
             from .translation import build_translator
 
             self.translator = build_translator(settings.translation)
-        catalog_dirs = [ROOT / "diabot" / "locales"] + [ROOT / "plugins" / n / "locales" for n in settings.plugins]
-        self.i18n = Catalog.from_dirs([d for d in catalog_dirs if d.exists()])
+        self.i18n = Catalog.from_dirs(
+            locale_dirs(list(settings.plugins)), prefix=settings.bot.command_prefix, timezone=settings.bot.timezone
+        )
         self.services = Services(
             db=self.db,
             outbox=self.outbox,
@@ -113,10 +118,13 @@ class App:
             rooms=self.matrix,
             translator=self.translator,
             privacy=Privacy(settings.data_dir),
-            community=self.community,
+            directory=self.directory,
             limits=RateLimits(settings.bot.rate_limits, exempt=frozenset(settings.bot.admins)),
+            direct=DirectChats(self.matrix),
         )
-        self.dispatcher = Dispatcher(self.services, self.router, self.metrics, settings.bot.ignore_users)
+        self.dispatcher = Dispatcher(
+            self.services, self.router, self.metrics, settings.bot.ignore_users, timezone=settings.bot.timezone
+        )
         self.plugins: list[Plugin] = []
         for cls, config in plugin_configs(settings).values():
             plugin = cls(self.services, config)
@@ -131,6 +139,7 @@ class App:
         async with AsyncExitStack() as stack:
             await self.db.migrate()
             stack.push_async_callback(self.db.close)
+            await self.directory.load()
             await self.matrix.login()
             stack.push_async_callback(self.matrix.close)
             self.scheduler.start()
@@ -140,6 +149,8 @@ class App:
             # Keep handled_events to the replay window (plus a margin).
             window = 2 * self.settings.bot.max_event_age_s
             self.scheduler.every("core.prune", 3600, self.dispatcher.prune, window)
+            # Events a passive handler could not finish for a transient reason (each has its own back-off).
+            self.scheduler.every("core.deferred", 15, self.dispatcher.run_deferred)
             for plugin in self.plugins:
                 await plugin.start()
                 stack.push_async_callback(plugin.stop)

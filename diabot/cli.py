@@ -38,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         from .app import plugin_configs
+        from .directory import load_themes
 
         plugin_configs(settings)
+        load_themes(settings.themes_file)
     except ConfigError as exc:
         print(f"configuration error in {args.config}:", file=sys.stderr)
         for problem in exc.problems:

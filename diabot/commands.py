@@ -1,21 +1,33 @@
-"""Declarative commands and the one router that parses and dispatches them.
+"""Declarative commands and handlers, and the one router that parses commands.
 
-Decorators only attach a `CommandSpec` to a method; the router collects the
-specs of all enabled plugins, resolves names and aliases (nl/de/en), parses
-arguments, checks permissions and produces help and usage texts.
+Decorators only attach metadata to a method (`CommandSpec`, `HandlerSpec`);
+the router collects the commands of all enabled plugins, resolves names and
+aliases (nl/de/en), parses arguments and produces help and usage texts.
+
+Arguments are split on whitespace, not with shlex: Dutch has apostrophes
+(`'t Hoekje`, `thema's`) that are never quotes. A word may be put in double
+quotes, straight or typographic as phones type them ("…", “…”, „…“), to hold
+spaces. `Arg(rest=True)` takes the rest of the line verbatim.
 """
 
 from __future__ import annotations
 
-import shlex
+import asyncio
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
 from .errors import UsageError
+from .events import Reaction, RoomEvent
+
+if TYPE_CHECKING:
+    from .permissions import Role
 
 
 class Perm(StrEnum):
@@ -29,15 +41,36 @@ class Perm(StrEnum):
 
 
 @dataclass(frozen=True)
+class Offloaded:
+    """An argument type parsed in a worker thread with the community's time
+    zone and the current time (e.g. `diabot.dates.WHEN`): too slow for the
+    event loop, where every room waits. The router keeps the raw text; the
+    dispatcher completes the invocation after the permission check."""
+
+    parse: Callable[[str, ZoneInfo, datetime], Any]
+
+
+ArgType = Callable[[str], Any] | Offloaded
+
+
+@dataclass(frozen=True)
 class Arg:
-    """One positional argument. `rest` swallows the remainder verbatim."""
+    """One argument. `type` converts the text: it may raise UsageError with its
+    own key, or ValueError/TypeError (-> core.error.bad_value).
+
+    rest: the remainder of the line, verbatim (one fully double-quoted rest is unquoted).
+    variadic: all remaining words as a list, at least `at_least` (1 unless optional), at most `at_most`.
+    Both only as the last argument."""
 
     name: str
     help: str = ""  # i18n key describing the value, shown in usage
     optional: bool = False
     choices: tuple[str, ...] = ()
     rest: bool = False
-    type: Callable[[str], Any] = str
+    variadic: bool = False
+    at_least: int | None = None
+    at_most: int | None = None
+    type: ArgType = str
 
 
 @dataclass(frozen=True)
@@ -46,7 +79,12 @@ class CommandSpec:
     help: str  # i18n key
     args: tuple[Arg, ...] = ()
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lang -> names
-    perm: Perm = Perm.MEMBER
+    perm: Perm | Role = Perm.MEMBER
+
+    def __post_init__(self) -> None:
+        for arg in self.args[:-1]:
+            if arg.rest or arg.variadic:
+                raise ValueError(f"{self.name}: only the last argument may be rest or variadic ({arg.name})")
 
 
 def command(
@@ -57,22 +95,46 @@ def command(
     nl: tuple[str, ...] | list[str] = (),
     de: tuple[str, ...] | list[str] = (),
     en: tuple[str, ...] | list[str] = (),
-    perm: Perm = Perm.MEMBER,
-):
+    perm: Perm | Role = Perm.MEMBER,
+) -> Callable[[Handler], Handler]:
     spec = CommandSpec(name, help, tuple(args), {"nl": tuple(nl), "de": tuple(de), "en": tuple(en)}, perm)
 
-    def mark(fn):
-        fn.__diabot_command__ = spec
+    def mark(fn: Handler) -> Handler:
+        fn.__diabot_command__ = spec  # type: ignore[attr-defined]
         return fn
 
     return mark
 
 
-def on(event_kind: type):
-    """Mark a method as a handler for a kind of event (Reaction, Membership, …)."""
+def reaction_key(key: str) -> str:
+    """Clients differ in sending the emoji variation selector: ✅ vs ✅\\ufe0f."""
+    return key.replace("\ufe0f", "")
 
-    def mark(fn):
-        fn.__diabot_event__ = event_kind
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """Which events a passive handler wants: event classes (Reaction, Membership,
+    …) and/or Matrix event types ("m.poll.response"); for reactions optionally
+    one key."""
+
+    kinds: tuple[type[RoomEvent] | str, ...]
+    key: str | None = None
+
+    def wants(self, event: RoomEvent) -> bool:
+        if not any(event.type == k if isinstance(k, str) else isinstance(event, k) for k in self.kinds):
+            return False
+        return self.key is None or (isinstance(event, Reaction) and reaction_key(event.key) == self.key)
+
+
+def on(*kinds: type[RoomEvent] | str, key: str | None = None) -> Callable[[Handler], Handler]:
+    """Mark a method as a handler: `@on(Reaction, key="✅")`,
+    `@on("m.poll.response", "org.matrix.msc3381.poll.response")`."""
+    if not kinds:
+        raise ValueError("@on needs at least one event class or Matrix event type")
+    spec = HandlerSpec(kinds, reaction_key(key) if key is not None else None)
+
+    def mark(fn: Handler) -> Handler:
+        fn.__diabot_event__ = spec  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -89,10 +151,22 @@ class BoundCommand:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """The raw text of an Offloaded argument, parsed by `Router.complete`."""
+
+    arg: Arg
+    raw: str
+
+
+@dataclass(frozen=True)
 class Invocation:
     command: BoundCommand
     kwargs: dict[str, Any]
     used_name: str
+
+    @property
+    def complete(self) -> bool:
+        return not any(_pending_in(v) for v in self.kwargs.values())
 
 
 @dataclass(frozen=True)
@@ -101,11 +175,44 @@ class Unknown:
     suggestion: str | None
 
 
-def tokenize(text: str) -> list[str]:
-    try:
-        return shlex.split(text, posix=True)
-    except ValueError:
-        raise UsageError("core.error.quotes") from None
+# Opening double quotes as typed on keyboards and phones (nl/en “…”, de/nl „…“ or „…”).
+OPEN_QUOTES = '"“„”'
+CLOSE_QUOTES = '"”“'
+_SPACE = re.compile(r"\s*")
+_WORD = re.compile(r"\S+")
+
+
+def next_word(text: str, pos: int = 0) -> tuple[str, int] | None:
+    """The word or double-quoted phrase at `pos` (after any whitespace) and the
+    position after it; None at the end. An apostrophe is never a quote."""
+    pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+    if pos >= len(text):
+        return None
+    if text[pos] in OPEN_QUOTES:
+        end = next((i for i in range(pos + 1, len(text)) if text[i] in CLOSE_QUOTES), -1)
+        if end < 0:
+            raise UsageError("core.error.quotes")
+        return text[pos + 1 : end], end + 1
+    match = _WORD.match(text, pos)
+    assert match is not None
+    return match.group(), match.end()
+
+
+def split_words(text: str) -> list[str]:
+    words, pos = [], 0
+    while (found := next_word(text, pos)) is not None:
+        word, pos = found
+        words.append(word)
+    return words
+
+
+def unquote_whole(text: str) -> str:
+    """`"hi there"` -> `hi there`, only if the quotes enclose the whole text."""
+    if len(text) >= 2 and text[0] in OPEN_QUOTES and text[-1] in CLOSE_QUOTES:
+        inner = text[1:-1]
+        if not any(c in CLOSE_QUOTES for c in inner):
+            return inner
+    return text
 
 
 class Router:
@@ -143,7 +250,8 @@ class Router:
         return body.startswith(self.prefix) and len(body) > len(self.prefix) and not body[len(self.prefix)].isspace()
 
     def parse(self, body: str) -> Invocation | Unknown | None:
-        """None: not a command at all. Raises UsageError for bad arguments."""
+        """None: not a command at all. Raises UsageError for bad arguments.
+        Offloaded arguments stay `Pending` until `complete()`."""
         if not self.is_command(body):
             return None
         text = body[len(self.prefix) :].strip()
@@ -160,7 +268,7 @@ class Router:
             try:
                 kwargs = self.parse_args(bound.spec, rest.strip())
             except UsageError as exc:
-                exc.spec = bound.spec  # lets the error boundary add the usage line
+                exc.spec = bound.spec  # type: ignore[attr-defined]  # lets the error boundary add the usage line
                 raise
             return Invocation(bound, kwargs, " ".join(key))
         name = words[0].lower()
@@ -173,42 +281,56 @@ class Router:
 
     def parse_args(self, spec: CommandSpec, text: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
-        remaining = text
-        for _i, arg in enumerate(spec.args):
+        pos = 0
+        for arg in spec.args:
             if arg.rest:
-                value = remaining.strip()
-                # A single quoted rest is unquoted, e.g. !announce "hi there".
-                if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                    value = value[1:-1]
+                value = unquote_whole(text[pos:].strip())
+                pos = len(text)
                 if not value and not arg.optional:
                     raise UsageError("core.error.missing_arg", arg=arg.name)
-                kwargs[arg.name] = value or None
-                remaining = ""
-                break
-            tokens = tokenize(remaining)
-            if not tokens:
-                if not arg.optional:
-                    raise UsageError("core.error.missing_arg", arg=arg.name)
+                kwargs[arg.name] = _convert(arg, value) if value else None
+            elif arg.variadic:
+                words = split_words(text[pos:])
+                pos = len(text)
+                _check_count(arg, len(words))
+                kwargs[arg.name] = [_convert(arg, w) for w in words]
+            elif (found := next_word(text, pos)) is not None:
+                word, pos = found
+                kwargs[arg.name] = _convert(arg, word)
+            elif arg.optional:
                 kwargs[arg.name] = None
-                continue
-            token = tokens[0]
-            remaining = _after_first_token(remaining)
-            if arg.choices and token.lower() not in arg.choices:
-                raise UsageError("core.error.bad_choice", arg=arg.name, value=token, choices=", ".join(arg.choices))
-            try:
-                kwargs[arg.name] = arg.type(token.lower() if arg.choices else token)
-            except (TypeError, ValueError):
-                raise UsageError("core.error.bad_value", arg=arg.name, value=token) from None
-        if remaining.strip():
-            raise UsageError("core.error.extra_args", extra=remaining.strip())
+            else:
+                raise UsageError("core.error.missing_arg", arg=arg.name)
+        if extra := text[pos:].strip():
+            raise UsageError("core.error.extra_args", extra=extra)
         return kwargs
+
+    async def complete(self, invocation: Invocation, zone: ZoneInfo, now: datetime) -> Invocation:
+        """Parse the Offloaded arguments in a worker thread. Raises UsageError."""
+        if invocation.complete:
+            return invocation
+
+        async def resolve(value: Any) -> Any:
+            if isinstance(value, Pending):
+                assert isinstance(value.arg.type, Offloaded)
+                return await asyncio.to_thread(value.arg.type.parse, value.raw, zone, now)
+            if isinstance(value, list):
+                return [await resolve(v) for v in value]
+            return value
+
+        try:
+            kwargs = {name: await resolve(value) for name, value in invocation.kwargs.items()}
+        except UsageError as exc:
+            exc.spec = invocation.command.spec  # type: ignore[attr-defined]
+            raise
+        return replace(invocation, kwargs=kwargs)
 
     def usage(self, spec: CommandSpec, lang: str, label_of: Callable[[str], str] = str) -> str:
         """`label_of` turns an argument name into the user's word for it."""
         parts = [f"{self.prefix}{self.display_name(spec, lang)}"]
         for arg in spec.args:
             label = "|".join(arg.choices) if arg.choices else label_of(arg.name)
-            label = f"{label}…" if arg.rest else label
+            label = f"{label}…" if arg.rest or arg.variadic else label
             parts.append(f"[{label}]" if arg.optional else f"<{label}>")
         return " ".join(parts)
 
@@ -216,11 +338,30 @@ class Router:
         return self._names.get(tuple(name.lower().lstrip(self.prefix).split()))
 
 
-def _after_first_token(text: str) -> str:
-    """The text after the first shell-like token (quotes respected)."""
-    lex = shlex.shlex(text, posix=True)
-    lex.whitespace_split = True
-    lex.commenters = ""
-    lex.get_token()
-    rest = lex.instream.read()
-    return rest
+def _convert(arg: Arg, text: str) -> Any:
+    if arg.choices:
+        if text.lower() not in arg.choices:
+            raise UsageError("core.error.bad_choice", arg=arg.name, value=text, choices=", ".join(arg.choices))
+        text = text.lower()
+    if isinstance(arg.type, Offloaded):
+        return Pending(arg, text)
+    try:
+        return arg.type(text)
+    except UsageError:
+        raise
+    except (TypeError, ValueError):
+        raise UsageError("core.error.bad_value", arg=arg.name, value=text) from None
+
+
+def _check_count(arg: Arg, count: int) -> None:
+    at_least = arg.at_least if arg.at_least is not None else (0 if arg.optional else 1)
+    if count == 0 and at_least > 0:
+        raise UsageError("core.error.missing_arg", arg=arg.name)
+    if count < at_least:
+        raise UsageError("core.error.too_few", arg=arg.name, count=at_least)
+    if arg.at_most is not None and count > arg.at_most:
+        raise UsageError("core.error.too_many", arg=arg.name, count=arg.at_most)
+
+
+def _pending_in(value: Any) -> bool:
+    return isinstance(value, Pending) or (isinstance(value, list) and any(isinstance(v, Pending) for v in value))

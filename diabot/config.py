@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from .errors import ConfigError
 
@@ -50,6 +62,8 @@ class MatrixSettings(_Strict):
 class BotSettings(_Strict):
     command_prefix: str = Field(default="!", min_length=1, max_length=3)
     default_language: Language = "nl"
+    # The community's time zone (IANA name): dates members type are read in it.
+    timezone: str = "Europe/Amsterdam"
     # Commands older than this are not answered after downtime.
     max_event_age_s: int = Field(default=24 * 3600, gt=0)
     admins: list[str] = []
@@ -57,6 +71,15 @@ class BotSettings(_Strict):
     # Per user (admins exempt), as "N/second|minute|hour": one member must not
     # be able to slow the bot down for everyone.
     rate_limits: dict[str, str] = {"commands": "20/minute", "translations": "30/minute", "direct_chats": "3/hour"}
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a time zone like 'Europe/Amsterdam'") from None
+        return name
 
     @field_validator("rate_limits")
     @classmethod
@@ -88,6 +111,19 @@ class InviteSettings(_Strict):
             if not user.startswith("@") or ":" not in user:
                 raise ValueError(f"expected a full Matrix ID like @name:server, got {user!r}")
         return users
+
+
+class RoleSettings(_Strict):
+    """A role beyond member and moderator (perm=Role("<name>")): these users,
+    and the joined members of `room` (a theme slug or a room id)."""
+
+    users: list[str] = []
+    room: str | None = None
+
+    @field_validator("users")
+    @classmethod
+    def _full_mxids(cls, users: list[str]) -> list[str]:
+        return InviteSettings._full_mxids(users)
 
 
 class DatabaseSettings(_Strict):
@@ -162,8 +198,20 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     translation: TranslationSettings = TranslationSettings()
+    # The themes of the community space (relative to this file); empty: the ones shipped with diabot.
+    themes_file: Path | None = None
+    # Roles beyond member and moderator, e.g. workgroup: {room: workgroup} (a theme slug or a room id).
+    roles: dict[str, RoleSettings] = {}
     # name -> that plugin's own settings (validated by the plugin)
     plugins: dict[str, dict[str, Any]] = {"core": {}}
+    # The config file's folder: relative paths in the file are taken from there (None: as given).
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    def resolve_path(self, path: Path) -> Path:
+        """A path from the config file, relative to the file's folder (not the working directory)."""
+        if self._base_dir is None or path.is_absolute():
+            return path
+        return (self._base_dir / path).resolve()
 
     def database_url(self) -> str:
         if self.database.url is not None:
@@ -194,7 +242,7 @@ _ENV_SECRETS = {
 }
 
 
-def _format_error(err: dict[str, Any]) -> str:
+def _format_error(err: ErrorDetails) -> str:
     path = ".".join(str(part) for part in err["loc"]) or "(top level)"
     if err["type"] == "extra_forbidden":
         return f"{path}: unknown key"
@@ -205,17 +253,17 @@ def _format_error(err: dict[str, Any]) -> str:
     return f"{path}: {err['msg']}{shown}"
 
 
-def parse_settings(raw: Any, env: dict[str, str] | None = None, base_dir: Path | None = None) -> Settings:
-    env = os.environ if env is None else env
+def parse_settings(raw: Any, env: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Settings:
+    environ: Mapping[str, str] = os.environ if env is None else env
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(["(top level): expected a mapping of keys"])
     for var, (section, key) in _ENV_SECRETS.items():
-        if env.get(var):
+        if environ.get(var):
             sect = raw.setdefault(section, {})
             if isinstance(sect, dict):
-                sect[key] = env[var]
+                sect[key] = environ[var]
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -227,19 +275,31 @@ def parse_settings(raw: Any, env: dict[str, str] | None = None, base_dir: Path |
                 "(or DIABOT_MATRIX_PASSWORD in the environment)"
             ]
         )
-    if base_dir is not None and not settings.data_dir.is_absolute():
-        settings.data_dir = (base_dir / settings.data_dir).resolve()
+    settings._base_dir = base_dir
+    settings.data_dir = settings.resolve_path(settings.data_dir)
     tr = settings.translation
     if tr.packages_dir is None:
         tr.packages_dir = settings.data_dir / "argos-packages"
-    elif base_dir is not None and not tr.packages_dir.is_absolute():
-        tr.packages_dir = (base_dir / tr.packages_dir).resolve()
-    if tr.glossary is not None and base_dir is not None and not tr.glossary.is_absolute():
-        tr.glossary = (base_dir / tr.glossary).resolve()
+    else:
+        tr.packages_dir = settings.resolve_path(tr.packages_dir)
+    if tr.glossary is not None:
+        tr.glossary = settings.resolve_path(tr.glossary)
+    if settings.themes_file is not None:
+        settings.themes_file = settings.resolve_path(settings.themes_file)
     return settings
 
 
-def load_settings(path: Path, env: dict[str, str] | None = None) -> Settings:
+def resolve_config_paths(config: BaseModel, settings: Settings) -> None:
+    """Every `Path` field of a plugin's config, relative to the config file (plugins need not know)."""
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        if isinstance(value, Path):
+            setattr(config, name, settings.resolve_path(value))
+        elif isinstance(value, BaseModel):
+            resolve_config_paths(value, settings)
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

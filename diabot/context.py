@@ -1,5 +1,9 @@
 """What a handler gets: the event, a database session whose transaction also
-records the event as handled, the user's language, and ways to answer."""
+records the event as handled, the user's language, and ways to answer.
+
+A Context is a Sender (diabot/sending.py) bound to the event's transaction
+and the sender's language: whatever it queues is sent only if the handler
+succeeds, and is handed to the outbox by the dispatcher after the commit."""
 
 from __future__ import annotations
 
@@ -9,19 +13,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .events import Message, RoomEvent
-from .formatting import notice_contents, reply_relation
+from .sending import Handle, Sender
+from .storage.models import OutboxMessage
 
 if TYPE_CHECKING:
     from .plugin import Services
 
 
 @dataclass
-class Context:
+class Context(Sender):
     event: RoomEvent
     session: AsyncSession
     lang: str
     services: Services
-    queued: list = field(default_factory=list)  # outbox rows, handed over after commit
+    queued: list[OutboxMessage] = field(default_factory=list)  # outbox rows, handed over after commit
 
     @property
     def sender(self) -> str:
@@ -31,9 +36,6 @@ class Context:
     def room_id(self) -> str:
         return self.event.room_id
 
-    def t(self, key: str, **params: object) -> str:
-        return self.services.i18n.t(self.lang, key, **params)
-
     def arg_label(self, name: str) -> str:
         key = f"arg.{name}"
         return self.t(key) if self.services.i18n.has(key) else name
@@ -41,24 +43,14 @@ class Context:
     def usage(self, spec) -> str:
         return self.services.router.usage(spec, self.lang, self.arg_label)
 
-    def reply_markdown(self, markdown: str, *, mentions: list[str] | None = None) -> None:
-        """Queue an m.notice answering the event (in its thread if it has one).
+    def reply_markdown(self, markdown: str, *, mentions: list[str] | None = None) -> Handle:
+        """Queue an m.notice answering the event (in its thread if it has one)."""
+        return self.notice(
+            self.room_id, markdown, reply_to=self.event.event_id, thread=self.event.thread_root, mentions=mentions
+        )
 
-        Goes into this event's transaction: sent only if the handler succeeds.
-        """
-        relation = reply_relation(self.event.event_id, self.event.thread_root)
-        self.send_markdown(self.room_id, markdown, relates_to=relation, mentions=mentions)
-
-    def reply(self, key: str, **params: object) -> None:
-        self.reply_markdown(self.t(key, **params))
-
-    def send_markdown(
-        self, room_id: str, markdown: str, *, relates_to: dict | None = None, mentions: list[str] | None = None
-    ) -> None:
-        for content in notice_contents(
-            markdown, mentions=mentions, relates_to=relates_to, cut_note=self.t("core.output_cut")
-        ):
-            self.queued.append(self.services.outbox.queue(self.session, room_id, content))
+    def reply(self, key: str, **params: object) -> Handle:
+        return self.reply_markdown(self.t(key, **params))
 
     @property
     def message(self) -> Message:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -15,6 +15,10 @@ class RoomEvent:
     type: str
     content: dict[str, Any] = field(repr=False)
     encrypted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, to keep an event for a later retry (DeferredEvent)."""
+        return {"kind": type(self).__name__, **asdict(self)}
 
     @property
     def relates_to(self) -> dict[str, Any]:
@@ -82,6 +86,16 @@ class Unusable:
     event_id: str
     room_id: str
     reason: str
+
+
+def event_from_dict(data: dict[str, Any]) -> RoomEvent:
+    """The inverse of `RoomEvent.to_dict`; unknown keys (from an older version) are dropped."""
+    kinds: dict[str, type[RoomEvent]] = {
+        cls.__name__: cls for cls in (RoomEvent, Message, Reaction, Membership, Redaction, Undecryptable)
+    }
+    cls = kinds[data["kind"]]
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def strip_reply_fallback(body: str) -> str:

@@ -29,6 +29,12 @@ class Metrics:
         self.outbox_parked = Counter(
             "diabot_outbox_parked", "Messages given up (permanent error or too many attempts)", registry=self.registry
         )
+        self.deferred_events = Gauge(
+            "diabot_deferred_events", "Events waiting for a retry after a transient failure", registry=self.registry
+        )
+        self.deferred_given_up = Counter(
+            "diabot_deferred_given_up", "Deferred events given up after a day of retries", registry=self.registry
+        )
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
 
     def render(self) -> bytes:

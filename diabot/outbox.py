@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # Pseudo event types the transport turns into actions, in queue order.
 FILE_EVENT = "diabot.file"  # upload content["text"] as a file, then send m.file
 LEAVE_EVENT = "diabot.leave"  # leave the room (after what was queued before)
+# Put a state event: content = {"type": ..., "state_key": ..., "content": {...}}.
+STATE_EVENT = "diabot.state"
 
 
 class PermanentSendError(Exception):
@@ -58,6 +60,8 @@ class Outbox:
         # and in _ready when a commit races the read.
         self._done: set[int] = set()
         self._retry_at: dict[str, float] = {}  # room id -> monotonic time of its next attempt
+        # Handles awaiting a row's delivery (row id -> futures of its event id; None = never sent).
+        self._waiters: dict[int, set[asyncio.Future[str | None]]] = {}
 
     def queue(
         self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message"
@@ -89,11 +93,38 @@ class Outbox:
             self._ready.extend(rows)
         self._wake.set()
 
-    async def queue_now(self, room_id: str, content: dict, event_type: str = "m.room.message") -> None:
-        """Outside any event transaction (e.g. a scheduled job's own)."""
-        async with self.db.transaction() as session:
-            row = self.queue(session, room_id, content, event_type)
-        self.notify([row])
+    # A timeout parameter (ASYNC109) on purpose: running out of time is an answer (None), not an error.
+    async def event_id(self, row_id: int, timeout: float | None = None) -> str | None:  # noqa: ASYNC109
+        """The Matrix event id of a committed row once it is sent; None if it
+        was parked, withdrawn, has no event (a leave) or `timeout` passed.
+
+        Waits on a future the delivery loop resolves; the table is read after
+        the future is registered, so a row sent before (even by an earlier
+        process) or meanwhile is not missed."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(row_id, set()).add(future)
+        try:
+            async with self.db.sessions() as session:
+                row = await session.get(OutboxMessage, row_id)
+            if row is None:
+                return None
+            if row.sent_at is not None:
+                return row.sent_event_id or None
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                return None
+        finally:
+            waiting = self._waiters.get(row_id)
+            if waiting is not None:
+                waiting.discard(future)
+                if not waiting:
+                    del self._waiters[row_id]
+
+    def _resolve(self, row_id: int, event_id: str | None) -> None:
+        for future in self._waiters.pop(row_id, ()):
+            if not future.done():
+                future.set_result(event_id or None)
 
     async def pending_count(self) -> int:
         async with self.db.sessions() as session:
@@ -136,7 +167,8 @@ class Outbox:
                     rows = list((await session.scalars(query.order_by(OutboxMessage.id).limit(200))).all())
                 from_db = len(rows) == 200
             else:
-                rows = sorted(self._ready, key=lambda r: r.id)
+                # A row may be handed over twice (e.g. a retraction returned and also queued): once is enough.
+                rows = sorted({r.id: r for r in self._ready}.values(), key=lambda r: r.id)
                 self._ready.clear()
                 if any(r.room_id in waiting for r in rows):
                     from_db = True  # read again from the table when their room's back-off is over
@@ -155,14 +187,17 @@ class Outbox:
 
     async def _deliver(self, rows: list[OutboxMessage]) -> bool:
         """False when a send failed and should be retried later."""
+        transport = self.transport
+        assert transport is not None, "an outbox without a transport only queues"
         blocked: set[str] = set()
         for row in rows:
             if row.room_id in blocked:
                 continue  # keep this room's order: its earlier message failed
             if not await self._still_queued(row.id):
+                self._resolve(row.id, None)
                 continue  # withdrawn meanwhile (e.g. !forget): never send it
             try:
-                event_id = await self.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
+                event_id = await transport.send(row.room_id, row.event_type, row.content, row.txn_id)
             except PermanentSendError as exc:
                 log.warning(
                     "outbox: parked a message that cannot be sent", extra={"room_id": row.room_id, "error": str(exc)}
@@ -196,7 +231,7 @@ class Outbox:
             ):
                 # Withdrawn while it was being sent: take it back at once, no record remains to do it later.
                 try:
-                    await self.transport.send(
+                    await transport.send(
                         row.room_id, "m.room.redaction", {"redacts": event_id}, f"{row.txn_id}-withdrawn"
                     )
                 except Exception as exc:
@@ -237,5 +272,10 @@ class Outbox:
         if attempts is not None:
             values["attempts"] = attempts
         async with self.db.transaction() as session:
-            result = await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
-        return bool(result.rowcount)
+            marked = await session.scalar(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values).returning(OutboxMessage.id)
+            )
+        if done:
+            # Withdrawn while sending (no row left): it is redacted at once, so no handle gets its id.
+            self._resolve(row_id, event_id if marked is not None else None)
+        return marked is not None

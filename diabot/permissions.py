@@ -7,18 +7,40 @@ room of her own (or, in room v12, be a creator of a DM) and would otherwise be
 a moderator there. Room-scoped commands are decided in the room they act on.
 Power levels come from the room state the sync keeps current, so a demotion
 takes effect with the next event.
+
+Roles (`perm=Role("workgroup")`) name groups beyond member and moderator,
+from the config's `roles:` — listed users, or the joined members of a room
+(a theme slug or a room id). Community moderators and bot.admins have every
+role: they must never be locked out of what they moderate.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from .commands import Perm
 
+if TYPE_CHECKING:
+    from .directory import ThemeInfo
+
 log = logging.getLogger(__name__)
 
-SPACE_KEY = "community.space_id"
+
+@dataclass(frozen=True)
+class Role:
+    """A named group of members, usable as `perm=` of a command."""
+
+    name: str
+
+
+class RoleMembers(Protocol):
+    """A role's definition (diabot.config.RoleSettings)."""
+
+    users: list[str]
+    room: str | None
 
 
 class RoomState(Protocol):
@@ -30,44 +52,32 @@ class RoomState(Protocol):
 
     def is_member(self, room_id: str, user_id: str) -> bool: ...
 
-
-class KeyValues(Protocol):
-    async def get_value(self, key: str) -> str | None: ...
-
-    async def set_value(self, key: str, value: str) -> None: ...
+    def has_joined(self, room_id: str, user_id: str) -> bool: ...
 
 
-class Community:
-    """Which space is the community. The community plugin records it when it
-    creates the space; `invites.space` in the config names it otherwise."""
+class Rooms(Protocol):
+    """The part of diabot.directory.CommunityDirectory that permissions need."""
 
-    def __init__(self, store: KeyValues, configured: str | None = None):
-        self.store = store
-        self.configured = configured
-        self._space: str | None = configured
+    @property
+    def space_id(self) -> str | None: ...
 
-    async def space_id(self) -> str | None:
-        if self._space is None:
-            self._space = await self.store.get_value(SPACE_KEY)
-        return self._space
-
-    async def set_space(self, room_id: str) -> None:
-        if self.configured and self.configured != room_id:
-            log.warning(
-                "invites.space names another space than the community plugin's; using the configured one",
-                extra={"configured": self.configured, "plugin_space": room_id},
-            )
-            return
-        await self.store.set_value(SPACE_KEY, room_id)
-        self._space = room_id
+    def by_slug(self, slug: str) -> ThemeInfo | None: ...
 
 
 class Permissions:
-    def __init__(self, state: RoomState, community: Community, moderator_level: int, admins: list[str]):
+    def __init__(
+        self,
+        state: RoomState,
+        directory: Rooms,
+        moderator_level: int,
+        admins: list[str],
+        roles: Mapping[str, RoleMembers] | None = None,
+    ):
         self.state = state
-        self.community = community
+        self.directory = directory
         self.moderator_level = moderator_level
         self.admins = frozenset(admins)
+        self.roles = dict(roles or {})
 
     async def _moderator_in(self, room_id: str, user_id: str) -> bool:
         if self.state.power_level(room_id, user_id) >= self.moderator_level:
@@ -77,17 +87,40 @@ class Permissions:
     async def is_community_moderator(self, user_id: str) -> bool:
         if user_id in self.admins:
             return True
-        space = await self.community.space_id()
+        space = self.directory.space_id
         return space is not None and await self._moderator_in(space, user_id)
 
     async def is_member(self, user_id: str) -> bool:
         """Joined or invited to the community space (an invite is a moderator's word)."""
         if user_id in self.admins:
             return True
-        space = await self.community.space_id()
+        space = self.directory.space_id
         return space is not None and self.state.is_member(space, user_id)
 
-    async def allows(self, perm: Perm, room_id: str, user_id: str) -> bool:
+    def _role_room(self, role: RoleMembers) -> str | None:
+        """The room whose joined members have the role: a theme's room by slug, or a room id."""
+        if not role.room:
+            return None
+        if role.room.startswith("!"):
+            return role.room
+        theme = self.directory.by_slug(role.room)
+        return theme.room_id if theme is not None else None
+
+    async def has_role(self, role: Role | str, user_id: str) -> bool:
+        name = role.name if isinstance(role, Role) else role
+        if await self.is_community_moderator(user_id):
+            return True
+        members = self.roles.get(name)
+        if members is None:
+            return False
+        if user_id in members.users:
+            return True
+        room_id = self._role_room(members)
+        return room_id is not None and self.state.has_joined(room_id, user_id)
+
+    async def allows(self, perm: Perm | Role, room_id: str, user_id: str) -> bool:
+        if isinstance(perm, Role):
+            return await self.has_role(perm, user_id)
         if perm is Perm.ANYONE:
             return True
         if perm is Perm.MEMBER:

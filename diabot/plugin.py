@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from .sending import UnitOfWork
+
 if TYPE_CHECKING:
     from .commands import Router
+    from .direct import DirectChats
+    from .directory import CommunityDirectory
     from .events import Message
     from .i18n import Catalog
     from .language import LanguageResolver
     from .outbox import Outbox
-    from .permissions import Community, Permissions
+    from .permissions import Permissions
     from .privacy import Privacy
     from .ratelimit import RateLimits
     from .scheduler import Scheduler
@@ -36,19 +41,25 @@ class RoomDirectory(Protocol):
 
     async def fetch_message(self, room_id: str, event_id: str) -> Message | None: ...
 
+    def knows(self, room_id: str) -> bool: ...
+
     async def create_room(
         self,
         name: str,
         topic: str,
         *,
+        intent: str,
         space: bool = False,
         parent: str | None = None,
-        invite: list[str] = (),
+        invite: Iterable[str] = (),
         encrypted: bool = False,
         is_direct: bool = False,
-    ) -> str: ...
+        join_rule: str | None = None,
+    ) -> str:
+        """Idempotent per `intent` (e.g. "community.space"): created at most once, across stops."""
+        ...
 
-    async def open_direct(self, user_id: str, name: str) -> str: ...
+    async def find_room(self, intent: str) -> str | None: ...
 
     async def put_state(self, room_id: str, event_type: str, content: dict, state_key: str = "") -> None: ...
 
@@ -79,8 +90,14 @@ class Services:
     rooms: RoomDirectory | None = None
     privacy: Privacy | None = None
     translator: Translator | None = None
-    community: Community | None = None
+    directory: CommunityDirectory | None = None
     limits: RateLimits | None = None
+    direct: DirectChats | None = None
+
+    def work(self) -> UnitOfWork:
+        """One transaction outside an event (scheduled jobs, workers):
+        `async with services.work() as uow:` (see diabot/sending.py)."""
+        return UnitOfWork(self)
 
 
 class Plugin:

@@ -1,8 +1,12 @@
 """GDPR self-service across plugins: each feature registers how to export and
-how to erase what it stores about a user; `!mydata` and `!forget` use all.
+how to erase what it stores about a user; `!mydata` and `!forget` (the core
+plugin) and the erasure of inactive members (housekeeping) use all of them.
 
-The erasure log keeps only a timestamp and a salted hash of the user id, so
-a repeated request can be recognised without keeping who asked.
+One erase, whatever the reason: every registered part (plugins first, core
+tables last), the ledger's entries naming the user, the in-memory caches, and
+one line in the erasure log. That line keeps only a timestamp, why, and a
+salted hash of the user id, so a repeated request can be recognised without
+keeping who asked.
 """
 
 from __future__ import annotations
@@ -14,17 +18,32 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .storage.models import OutboxMessage, UserSetting
+from .storage.models import ErasureLog, OutboxMessage, UserSetting
+
+if TYPE_CHECKING:
+    from .sending import Sender
 
 Exporter = Callable[[AsyncSession, str], Awaitable[Any]]
-# May return outbox rows it queued (e.g. redactions), to be sent after commit.
-Eraser = Callable[[AsyncSession, str], Awaitable[list | None]]
+# May return outbox rows it queued (e.g. redactions): the caller hands them to
+# the outbox after the commit.
+Eraser = Callable[[AsyncSession, str], Awaitable[list[OutboxMessage] | None]]
+# Whether a room is the user's private chat with the bot (session, user, room).
+PrivateChatCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
+# Drops what a feature keeps about a user in memory (a cache), after an erase.
+Forgetter = Callable[[str], None]
+
+
+class ErasureReason(StrEnum):
+    REQUEST = "request"  # the member asked (!forget)
+    INACTIVITY = "inactivity"  # unused for too long, after a warning
+    DECLINED = "declined"  # the member declined a changed privacy text
 
 
 @dataclass(frozen=True)
@@ -37,14 +56,36 @@ class _Part:
 class Privacy:
     def __init__(self, data_dir: Path):
         self._parts: list[_Part] = []
+        self._private_chat_checks: list[PrivateChatCheck] = []
+        self._forgetters: list[Forgetter] = []
         self._salt_path = data_dir / "erasure-salt"
         self.register("settings", _export_settings, _erase_settings)
         self.register("outbox", _export_nothing, _erase_outbox)
 
     def register(self, name: str, export: Exporter, erase: Eraser) -> None:
+        """Every plugin that stores something about a user registers both."""
+        if any(part.name == name for part in self._parts):
+            raise ValueError(f"privacy part {name!r} registered twice")
         self._parts.append(_Part(name, export, erase))
 
-    async def export(self, session: AsyncSession, user_id: str) -> dict:
+    def recognise_private_chat(self, check: PrivateChatCheck) -> None:
+        """Personal data is only shown in a room some feature vouches for as the
+        user's private chat with the bot (the direct chat, an onboarding chat)."""
+        self._private_chat_checks.append(check)
+
+    def forget_in_memory(self, forget: Forgetter) -> None:
+        """A cache that must let go of a user when they are erased."""
+        self._forgetters.append(forget)
+
+    async def is_private_chat(self, session: AsyncSession, user_id: str, room_id: str) -> bool:
+        # Latest first: the plugins' checks read a table; the core's (registered
+        # first) may ask the homeserver.
+        for check in reversed(self._private_chat_checks):
+            if await check(session, user_id, room_id):
+                return True
+        return False
+
+    async def export(self, session: AsyncSession, user_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {"user_id": user_id}
         for part in self._parts:
             data = await part.export(session, user_id)
@@ -52,9 +93,22 @@ class Privacy:
                 out[part.name] = data
         return out
 
-    async def erase(self, session: AsyncSession, user_id: str) -> list:
-        queued: list = []
-        for part in reversed(self._parts):  # plugins first, core tables last
+    async def erase(self, sender: Sender, user_id: str, reason: ErasureReason) -> None:
+        """Erase everything about `user_id` in the sender's transaction (a
+        Context or a UnitOfWork): the same for !forget, inactivity and a
+        declined privacy text. Redactions queued on the way go out with the
+        sender's other messages, after the commit."""
+        sender.queued.extend(await self.erase_stored(sender.session, user_id))
+        await sender.ledger.forget_user(user_id)  # the bot's events naming them; redactions go to sender.queued
+        sender.session.add(ErasureLog(subject_hash=self.subject_hash(user_id), reason=reason.value))
+        for forget in self._forgetters:
+            forget(user_id)
+
+    async def erase_stored(self, session: AsyncSession, user_id: str) -> list[OutboxMessage]:
+        """Every registered part, plugins first, core tables last (a plugin's
+        eraser may still read a core row); returns the outbox rows they queued."""
+        queued: list[OutboxMessage] = []
+        for part in reversed(self._parts):
             queued.extend(await part.erase(session, user_id) or [])
         return queued
 
@@ -91,15 +145,13 @@ def names_user(content: Any, user_id: str) -> bool:
 
 
 async def _erase_outbox(session: AsyncSession, user_id: str) -> None:
-    """Sent messages keep no text; unsent ones that name the user are dropped."""
+    """Unsent messages that name the user are dropped (sent ones keep no text:
+    the outbox empties a row's content once it is delivered or given up)."""
     # autoescape: '_' and '%' in a Matrix ID are LIKE wildcards otherwise, and
     # erasing @a_b:x would touch @aXb:x's messages. The SQL narrows the rows,
     # names_user() decides.
+    unsent = OutboxMessage.sent_at.is_(None)
     candidates = cast(OutboxMessage.content, String).contains(user_id, autoescape=True)
-    for row in (await session.scalars(select(OutboxMessage).where(candidates))).all():
-        if not names_user(row.content, user_id):
-            continue
-        if row.sent_at is None:
+    for row in (await session.scalars(select(OutboxMessage).where(unsent, candidates))).all():
+        if names_user(row.content, user_id):
             await session.delete(row)
-        else:
-            row.content = {}

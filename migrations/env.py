@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from pathlib import Path
 
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from diabot.resources import plugin_model_modules
 from diabot.storage.models import Base
 
 # Every plugin's tables belong to the one schema, enabled or not, so that
-# enabling a plugin never needs a different migration history.
-for models in sorted((Path(__file__).resolve().parents[1] / "plugins").glob("*/models.py")):
-    importlib.import_module(f"plugins.{models.parent.name}.models")
+# enabling a plugin never needs a different migration history. Found through
+# the installed `plugins` package, not a folder next to this file.
+for module in plugin_model_modules():
+    importlib.import_module(module)
 
 target_metadata = Base.metadata
 config = context.config

@@ -39,7 +39,7 @@ def convert(source: Any, room_id: str, encrypted: bool) -> RoomEvent | Unusable:
     content = source.get("content")
     if not isinstance(content, dict):
         return Unusable(event_id=event_id, room_id=room_id, reason="content is not an object")
-    base = dict(
+    base: dict[str, Any] = dict(
         event_id=event_id,
         room_id=room_id,
         sender=sender,
@@ -75,3 +75,16 @@ def convert(source: Any, room_id: str, encrypted: bool) -> RoomEvent | Unusable:
     if etype == "m.room.redaction":
         return Redaction(**base, redacts=_str(source.get("redacts")) or _str(content.get("redacts")))
     return RoomEvent(**base)
+
+
+def safe_convert(source: Any, room_id: str, encrypted: bool) -> RoomEvent | Unusable:
+    """convert() is total (fuzzed); this guard keeps a future bug in it from stopping the sync loop."""
+    try:
+        return convert(source, room_id, encrypted)
+    except Exception as exc:
+        event_id = source.get("event_id") if isinstance(source, dict) else ""
+        return Unusable(
+            event_id=event_id if isinstance(event_id, str) else "",
+            room_id=room_id,
+            reason=f"convert failed: {type(exc).__name__}",
+        )

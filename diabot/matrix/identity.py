@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from signedjson.key import (
-    SigningKey,
     decode_signing_key_base64,
     decode_verify_key_base64,
     encode_signing_key_base64,
@@ -36,6 +35,7 @@ from signedjson.key import (
     get_verify_key,
 )
 from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
+from signedjson.types import SigningKey
 
 log = logging.getLogger(__name__)
 

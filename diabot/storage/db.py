@@ -6,14 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from ..resources import migrations_dir
 from .models import KeyValue
 
-ROOT = Path(__file__).resolve().parents[2]
 # At DEBUG these log every statement's parameters (aiosqlite) and fetched rows
 # (SQLAlchemy): user IDs and profile text. Quiet unless configured explicitly.
 _CHATTY = ("aiosqlite", "sqlalchemy.engine")
@@ -36,7 +35,7 @@ def alembic_config(url: str):
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     # '%' would be read as interpolation by configparser.
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names: Alembic batch mode on SQLite needs them to alter tables.
@@ -84,12 +84,14 @@ class UserSetting(Base):
 
 
 class ErasureLog(Base):
-    """A `!forget` that was carried out: when, and a salted hash of who."""
+    """An erasure that was carried out: when, a salted hash of who, and why
+    (request | inactivity | declined, see diabot.privacy.ErasureReason)."""
 
     __tablename__ = "erasure_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     subject_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16), default="request")
 
 
 class KeyValue(Base):
@@ -143,3 +145,17 @@ class RoomIntent(Base):
     room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ThemeRoom(Base):
+    """A room of the community (migration 0003): the space itself (slug '_space')
+    or a themed room. A core table, read through diabot.directory.CommunityDirectory,
+    so that no plugin imports another plugin's tables."""
+
+    __tablename__ = "theme_rooms"
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), unique=True)
+    name_nl: Mapped[str] = mapped_column(String(255))
+    name_de: Mapped[str] = mapped_column(String(255))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

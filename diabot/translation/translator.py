@@ -1,12 +1,16 @@
 """The async translation service plugins use.
 
-- Never on the event loop: inference, language id and segmentation (protected
-  spans, sentences) run in one worker thread (CTranslate2 parallelises inside
-  a batch); the loop only hands out sentences and joins the results.
+- Never on the event loop: inference runs in one worker thread (CTranslate2
+  parallelises inside a batch), language id and segmentation (protected spans,
+  sentences) in another, so segmenting a burst never waits behind a batch;
+  the loop only hands out sentences and joins the results.
 - Bounded: only the first `max_chars` of a text are looked at (`cut` says
   where the rest begins, so callers can say it was not translated).
 - Micro-batching: while a batch runs, new sentences for the same hop queue
-  up and go together into the next one; a lone request goes at once.
+  up and go together into the next one; a lone request goes at once. A batch
+  also waits (at most COALESCE_S) for texts still being segmented, so a burst
+  from many rooms becomes one translate_batch call, not one small call for the
+  first message and a big one for the rest.
 - A cache serves identical sentences; identical in-flight ones are shared.
 - nl<->de pivots through English when there is no direct package.
 """
@@ -15,15 +19,36 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from .engine import ArgosEngine, NoModel
 from .langid import LanguageIdentifier
 from .segment import Glossary, cut, sentences, split_pieces
 
 __all__ = ["NoModel", "Translator"]
+T = TypeVar("T")
+# A text's pieces (with the sentences of each translatable one; None: kept as
+# it is) and the distinct sentences to translate.
+Segmented = tuple[list[tuple[str, list[str] | None]], list[str]]
 # Sentences handed to the batchers per turn of the event loop.
 SLICE = 256
+# How long a batch waits for texts that are still being segmented (a burst's
+# segmentation takes a few ms per message; one inference takes 100s of ms).
+COALESCE_S = 0.25
+
+
+def _run_each(jobs: list[tuple[Callable[..., object], tuple[object, ...]]]) -> list[object]:
+    """In the text thread: each job's result, or its exception (one text's
+    failure is that text's, not the burst's)."""
+    results: list[object] = []
+    for fn, args in jobs:
+        try:
+            results.append(fn(*args))
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 def _join(parts: list[str], done: dict[str, str]) -> str:
@@ -39,22 +64,25 @@ class _HopBatcher:
         self.max_batch = max_batch
         self.pending: list[tuple[str, asyncio.Future]] = []
         self.running = False
+        self.task: asyncio.Task | None = None
 
     def submit(self, sentence: str) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         self.pending.append((sentence, future))
         if not self.running:
             self.running = True
-            asyncio.get_running_loop().create_task(self._drain())
+            self.task = asyncio.get_running_loop().create_task(self._drain())
         return future
 
     async def _drain(self) -> None:
         try:
             while self.pending:
+                if len(self.pending) < self.max_batch:
+                    await self.translator._segmented(lambda: len(self.pending) >= self.max_batch)
                 batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
                 unique = list(dict.fromkeys(s for s, _ in batch))
                 try:
-                    outputs = await self.translator._run(self.translator.engine.translate_sentences, self.hop, unique)
+                    outputs = await self.translator._infer(self.translator.engine.translate_sentences, self.hop, unique)
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
@@ -76,7 +104,7 @@ class Translator:
         identifier: LanguageIdentifier | None,
         glossary: Glossary | None = None,
         cache_size: int = 5000,
-        max_batch: int = 32,
+        max_batch: int = 64,
         max_chars: int = 4000,
     ):
         self.engine = engine
@@ -89,13 +117,39 @@ class Translator:
         self._inflight: dict[tuple[str, str, str], asyncio.Future] = {}
         self._batchers: dict[tuple[str, str], _HopBatcher] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translate")
+        self._text_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment")
+        # Texts in language id or segmentation whose sentences are not handed
+        # to the batchers yet: a batch waits for them (COALESCE_S at most).
+        self._segmenting = 0
+        self._segmenting_done: asyncio.Event | None = None
+        self._text_jobs: list[tuple[Callable[..., object], tuple[object, ...], asyncio.Future]] = []
+        self._text_running = False
+        self._text_task: asyncio.Task | None = None  # referenced: a task nobody holds may be collected
         self.batches = 0  # for tests and the benchmark
 
-    async def _run(self, fn, *args):
+    async def _infer(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _run(self, fn, *args):
+        """Language id and segmentation: their own thread, never behind a batch."""
+        return await asyncio.get_running_loop().run_in_executor(self._text_executor, fn, *args)
+
+    async def _segmented(self, enough) -> None:
+        """Wait until no text is being segmented (or `enough()`, or COALESCE_S)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + COALESCE_S
+        while self._segmenting and not enough() and (left := deadline - loop.time()) > 0:
+            if self._segmenting_done is None or self._segmenting_done.is_set():
+                self._segmenting_done = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._segmenting_done.wait(), left)
+            except TimeoutError:
+                return
+            await asyncio.sleep(0)  # the texts just segmented submit their sentences
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._text_executor.shutdown(wait=False, cancel_futures=True)
 
     # ---- what is possible -------------------------------------------------------
 
@@ -113,7 +167,13 @@ class Translator:
     async def detect(self, text: str) -> str | None:
         if self.identifier is None:
             return None
-        return await self._run(self.identifier.detect, self.cut(text)[0])
+        # Counted as text work: a burst's translations wait for the texts still
+        # in language id too (the plugin detects, then translates at once).
+        self._segmenting += 1
+        try:
+            return await self._text_job(self.identifier.detect, self.cut(text)[0])
+        finally:
+            self._segmented_one()
 
     # ---- translating -------------------------------------------------------------
 
@@ -122,11 +182,51 @@ class Translator:
         route = self.engine.route(src, tgt)
         if route is None:
             raise NoModel(f"{src}->{tgt}")
-        plan, unique = await self._run(self._segment, self.cut(text)[0], route[0][0], tgt)
-        done = await self._translate_all(unique, route)
+        self._segmenting += 1
+        try:
+            plan, unique = await self._text_job(self._segment, self.cut(text)[0], route[0][0], tgt)
+        except BaseException:
+            self._segmented_one()
+            raise
+        done = await self._translate_all(unique, route, self._segmented_one)
         return "".join(piece if parts is None else _join(parts, done) for piece, parts in plan)
 
-    def _segment(self, text: str, src: str, tgt: str) -> tuple[list[tuple[str, list[str] | None]], list[str]]:
+    async def _text_job(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` (language id, segmentation) in the text thread; jobs
+        that arrive together run in one hop, so a burst costs one thread
+        round trip, not one per message."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        self._text_jobs.append((fn, args, future))
+        if not self._text_running:
+            self._text_running = True
+            self._text_task = loop.create_task(self._drain_text_jobs())
+        return await future
+
+    async def _drain_text_jobs(self) -> None:
+        try:
+            while self._text_jobs:
+                jobs, self._text_jobs = self._text_jobs, []
+                try:
+                    results = await self._run(_run_each, [(fn, args) for fn, args, _ in jobs])
+                except Exception as exc:  # the executor itself failed (e.g. closed)
+                    results = [exc] * len(jobs)
+                for (_, _, future), result in zip(jobs, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._text_running = False
+
+    def _segmented_one(self) -> None:
+        self._segmenting -= 1
+        if not self._segmenting and self._segmenting_done is not None:
+            self._segmenting_done.set()
+
+    def _segment(self, text: str, src: str, tgt: str) -> Segmented:
         """In the worker thread: the pieces of the text, with the sentences of
         each translatable one (None: keep the piece as it is), and the
         distinct sentences to translate."""
@@ -136,16 +236,21 @@ class Translator:
         unique = list(dict.fromkeys(s.strip() for _, parts in plan if parts for s in parts if s.strip()))
         return plan, unique
 
-    async def _translate_all(self, unique: list[str], route: list[tuple[str, str]]) -> dict[str, str]:
+    async def _translate_all(self, unique: list[str], route: list[tuple[str, str]], submitted) -> dict[str, str]:
         """Each sentence through the batchers. The tasks are set up SLICE at a
         time with a turn of the loop in between: a text with thousands of
-        sentences must not hold the loop while they are handed out."""
+        sentences must not hold the loop while they are handed out.
+        `submitted()` is called once every sentence is handed out."""
         tasks: list[asyncio.Future] = []
         try:
-            for i, sentence in enumerate(unique):
-                tasks.append(asyncio.ensure_future(self._translate_sentence(sentence, route)))
-                if i % SLICE == SLICE - 1:
-                    await asyncio.sleep(0)
+            try:
+                for i, sentence in enumerate(unique):
+                    tasks.append(asyncio.ensure_future(self._translate_sentence(sentence, route)))
+                    if i % SLICE == SLICE - 1:
+                        await asyncio.sleep(0)
+                await asyncio.sleep(0)  # the tasks reach their batcher
+            finally:
+                submitted()
             outs = await asyncio.gather(*tasks)
         except asyncio.CancelledError:
             for task in tasks:

@@ -1,39 +1,42 @@
 """The community space and its themed rooms.
 
-At start the bot makes sure the space and one room per theme of
-config/themes.yaml exist (creating what is missing, never duplicating: the
-theme_rooms table remembers what it made), with both-language names and
-topics, itself as admin and the moderators at moderator level.
+At start the bot makes sure the space and one room per theme of themes.yaml
+exist, each created at most once: `create_room(intent=...)` records the
+intent first and marks the room, so a stop at any step is resumed with the
+same room; the row in the directory is recorded right after. Then it brings
+every themed room to the state it should have — a child of the space with
+`via` (suggested: the welcome room), joinable by members of the space
+(`restricted`, except invite-only themes such as the working group), the
+moderators at moderator level — writing only what differs, which also
+migrates rooms made by older versions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from pydantic import Field
-from rapidfuzz import fuzz, process
-from sqlalchemy import select
+from sqlalchemy import String
 
 from diabot.commands import Arg, Perm, command
 from diabot.context import Context
+from diabot.directory import SPACE_SLUG, CommunityDirectory, ThemeInfo, room_name, room_topic
 from diabot.errors import UsageError
 from diabot.formatting import escape_md
 from diabot.plugin import Plugin, PluginConfig
+from diabot.storage.models import ThemeRoom
 from diabot.tasks import cancel_and_wait
 
-from .models import ThemeRoom
-from .themes import load_themes, room_name, room_topic
-
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
-SPACE = "_space"
+SPACE_INTENT = "community.space"
+
+
+def theme_intent(slug: str) -> str:
+    return f"community.theme.{slug}"
 
 
 class CommunityConfig(PluginConfig):
-    # Relative paths are taken from the repository's config/ folder.
-    themes_file: Path = ROOT / "config" / "themes.yaml"
     space_name: str = "DIA — Ondernemend Emmen × Wirtschaftsverband Emsland"
     space_topic: str = "Grensoverschrijdend ondernemersnetwerk / Grenzüberschreitendes Unternehmernetzwerk"
     # Get moderator power in the space and every themed room (besides bot.admins).
@@ -47,14 +50,18 @@ class CommunityPlugin(Plugin):
 
     def __init__(self, services, config: CommunityConfig):
         super().__init__(services, config)
-        path = config.themes_file if config.themes_file.is_absolute() else ROOT / "config" / config.themes_file
-        self.themes = load_themes(path)
-        self.ready = asyncio.Event()
+        if services.directory is None:
+            raise RuntimeError("the community plugin needs the community directory (services.directory)")
+        self.directory: CommunityDirectory = services.directory
         self._task: asyncio.Task | None = None
 
     @property
     def moderators(self) -> list[str]:
         return sorted(set(self.config.moderators) | set(self.services.settings.bot.admins))
+
+    @property
+    def levels(self) -> dict[str, int]:
+        return {user: self.config.moderator_level for user in self.moderators}
 
     async def start(self) -> None:
         # In the background: a homeserver that is down must not stop the bot.
@@ -68,7 +75,6 @@ class CommunityPlugin(Plugin):
         while True:
             try:
                 await self.ensure_rooms()
-                self.ready.set()
                 return
             except asyncio.CancelledError:
                 raise
@@ -77,81 +83,109 @@ class CommunityPlugin(Plugin):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
 
+    # ---- set-up (idempotent) ----------------------------------------------------------
+
     async def ensure_rooms(self) -> None:
+        space_id = await self._ensure_space()
+        for theme in self.directory.configured.values():
+            if self.directory.by_slug(theme.slug) is None:  # archived ones stay archived
+                room_id = await self.services.rooms.create_room(
+                    room_name(theme.nl.name, theme.de.name),
+                    theme.topic(),
+                    intent=theme_intent(theme.slug),
+                    parent=space_id,
+                    join_rule=None if theme.invite_only else "restricted",
+                )
+                await self._record(theme.slug, room_id, theme.nl.name, theme.de.name)
+                log.info("created a themed room", extra={"slug": theme.slug, "room_id": room_id})
+                info = self.directory.by_slug(theme.slug)
+                assert info is not None  # recorded and committed just now
+                await self._configure(space_id, info)
+                await self._invite(room_id, self.moderators)
+        # Every start: rooms of older versions (and changed themes) get the state they should have.
+        for info in self.directory.themes():
+            await self._configure(space_id, info)
+
+    async def _ensure_space(self) -> str:
         rooms = self.services.rooms
-        levels = {user: self.config.moderator_level for user in self.moderators}
-        async with self.services.db.sessions() as session:
-            known = {row.slug: row for row in (await session.scalars(select(ThemeRoom))).all()}
-        space = known.get(SPACE)
-        if space is None:
+        row = await self._space_row()
+        if row is None:
+            name = self.config.space_name
             space_id = await rooms.create_room(
-                self.config.space_name, self.config.space_topic, space=True, invite=self.moderators
+                name, self.config.space_topic, intent=SPACE_INTENT, space=True, invite=self.moderators
             )
-            await rooms.set_power(space_id, levels)
-            await self._remember(SPACE, space_id, self.config.space_name, self.config.space_name)
+            await self._record(SPACE_SLUG, space_id, name, name)
             log.info("created the community space", extra={"room_id": space_id})
         else:
-            space_id = space.room_id
-        if self.services.community is not None:
-            # Membership of this space is what makes someone a member; its power levels make moderators.
-            await self.services.community.set_space(space_id)
-        for theme in self.themes:
-            if theme.slug in known:
-                continue
-            await self._create_theme_room(
-                space_id, theme.slug, theme.nl.name, theme.de.name, theme.topic(), theme.suggest, levels
-            )
+            space_id = row
+        await self._ensure_power(space_id)
+        return space_id
 
-    async def _create_theme_room(
-        self, space_id: str, slug: str, nl: str, de: str, topic: str, suggested: bool, levels: dict[str, int]
-    ) -> str:
-        rooms = self.services.rooms
-        room_id = await rooms.create_room(room_name(nl, de), topic, parent=space_id, invite=self.moderators)
-        await rooms.set_power(room_id, levels)
-        server = self.services.bot_user_id.split(":", 1)[1]
-        await rooms.put_state(space_id, "m.space.child", {"via": [server], "suggested": suggested}, state_key=room_id)
-        await self._remember(slug, room_id, nl, de)
-        log.info("created a themed room", extra={"slug": slug, "room_id": room_id})
-        return room_id
-
-    async def _remember(self, slug: str, room_id: str, nl: str, de: str) -> None:
+    async def _space_row(self) -> str | None:
         async with self.services.db.transaction() as session:
-            session.add(ThemeRoom(slug=slug, room_id=room_id, name_nl=nl, name_de=de, archived=False))
+            row = await session.get(ThemeRoom, SPACE_SLUG)
+            return row.room_id if row is not None else None
+
+    async def _record(self, slug: str, room_id: str, nl: str, de: str) -> None:
+        async with self.services.db.transaction() as session:
+            self.directory.remember(session, slug, room_id, nl, de)
+
+    async def _configure(self, space_id: str, theme: ThemeInfo) -> None:
+        """Child of the space, who may join, powers. Before any invitation: a
+        moderator who accepts it finds the room already in the space."""
+        server = self.services.bot_user_id.split(":", 1)[1]
+        child: dict[str, object] = {"via": [server]}
+        if theme.welcome:
+            child["suggested"] = True
+        await self._ensure_state(space_id, "m.space.child", child, state_key=theme.room_id)
+        if theme.invite_only:
+            rule: dict[str, object] = {"join_rule": "invite"}
+        else:
+            # Needs room version 8+ (Synapse's default is 10); older rooms keep their rule.
+            rule = {"join_rule": "restricted", "allow": [{"type": "m.room_membership", "room_id": space_id}]}
+        try:
+            await self._ensure_state(theme.room_id, "m.room.join_rules", rule)
+        except RuntimeError:
+            log.warning("could not set the join rule of a themed room", extra={"slug": theme.slug}, exc_info=True)
+        await self._ensure_power(theme.room_id)
+
+    async def _invite(self, room_id: str, users: list[str]) -> None:
+        """Only when a room is made: a moderator who left a room later is not asked back at every start."""
+        for user in users:
+            if not self.services.rooms.is_member(room_id, user):
+                await self.services.rooms.invite(room_id, user)
+
+    async def _ensure_state(self, room_id: str, event_type: str, content: dict, state_key: str = "") -> None:
+        if await self.services.rooms.get_state(room_id, event_type, state_key) != content:
+            await self.services.rooms.put_state(room_id, event_type, content, state_key=state_key)
+
+    async def _ensure_power(self, room_id: str) -> None:
+        current = await self.services.rooms.get_state(room_id, "m.room.power_levels") or {}
+        users = current.get("users", {})
+        if any(users.get(user) != level for user, level in self.levels.items()):
+            await self.services.rooms.set_power(room_id, self.levels)
 
     # ---- lookups ----------------------------------------------------------------------
 
-    async def _rooms(self, ctx: Context, include_archived: bool = False) -> list[ThemeRoom]:
-        query = select(ThemeRoom).where(ThemeRoom.slug != SPACE).order_by(ThemeRoom.created_at, ThemeRoom.slug)
-        if not include_archived:
-            query = query.where(ThemeRoom.archived.is_(False))
-        return list((await ctx.session.scalars(query)).all())
-
-    async def _find(self, ctx: Context, text: str, include_archived: bool = False) -> ThemeRoom:
-        rooms = await self._rooms(ctx, include_archived)
-        choices = {}
-        for room in rooms:
-            for label in (room.slug, room.name_nl, room.name_de):
-                choices[label.lower()] = room
-        best = process.extractOne(text.lower(), list(choices), scorer=fuzz.WRatio, score_cutoff=75)
-        if best is None:
-            raise UsageError("community.no_such_theme", theme=text, themes=", ".join(r.slug for r in rooms))
-        return choices[best[0]]
-
-    def _name(self, room: ThemeRoom, lang: str) -> str:
-        return room.name_de if lang == "de" else room.name_nl if lang == "nl" else room_name(room.name_nl, room.name_de)
+    def _find(self, text: str, include_archived: bool = False) -> ThemeInfo:
+        theme = self.directory.find(text, include_archived)
+        if theme is None:
+            slugs = ", ".join(t.slug for t in self.directory.themes())
+            raise UsageError("community.no_such_theme", theme=text, themes=slugs)
+        return theme
 
     # ---- member commands --------------------------------------------------------------
 
     @command("rooms", nl=("ruimtes", "kamers"), de=("räume", "raeume"), help="community.rooms.help", perm=Perm.MEMBER)
     async def list_rooms(self, ctx: Context) -> None:
-        rooms = await self._rooms(ctx)
-        if not rooms:
+        themes = self.directory.themes()
+        if not themes:
             ctx.reply("community.rooms.none")
             return
         lines = [f"**{ctx.t('community.rooms.title')}**", ""]
-        for room in rooms:
-            members = ctx.t("community.rooms.members", count=self.services.rooms.member_count(room.room_id))
-            lines.append(f"- **{escape_md(self._name(room, ctx.lang))}** (`{room.slug}`) — {members}")
+        for theme in themes:
+            members = ctx.t("community.rooms.members", count=self.services.rooms.member_count(theme.room_id))
+            lines.append(f"- **{escape_md(theme.name(ctx.lang))}** (`{theme.slug}`) — {members}")
         join = self.services.router.display_name(self.join.__diabot_command__, ctx.lang)
         lines += ["", ctx.t("community.rooms.how_to_join", command=f"{self.services.router.prefix}{join}")]
         ctx.reply_markdown("\n".join(lines))
@@ -165,14 +199,18 @@ class CommunityPlugin(Plugin):
         args=(Arg("theme", rest=True),),
     )
     async def join(self, ctx: Context, theme: str) -> None:
-        room = await self._find(ctx, theme)
-        if self.services.rooms.is_member(room.room_id, ctx.sender):
-            ctx.reply("community.join.already", room=self._name(room, ctx.lang))
+        found = self._find(theme)
+        name = found.name(ctx.lang)
+        if self.services.rooms.is_member(found.room_id, ctx.sender):
+            ctx.reply("community.join.already", room=name)
             return
-        if not await self.services.rooms.invite(room.room_id, ctx.sender):
-            ctx.reply("community.join.failed", room=self._name(room, ctx.lang))
+        if found.invite_only and not await self.services.permissions.is_community_moderator(ctx.sender):
+            ctx.reply("community.join.invite_only", room=name)
             return
-        ctx.reply("community.join.invited", room=self._name(room, ctx.lang))
+        if not await self.services.rooms.invite(found.room_id, ctx.sender):
+            ctx.reply("community.join.failed", room=name)
+            return
+        ctx.reply("community.join.invited", room=name)
 
     # ---- moderator commands ----------------------------------------------------------------
 
@@ -186,7 +224,7 @@ class CommunityPlugin(Plugin):
     )
     async def create(self, ctx: Context, slug: str, nl_name: str, de_name: str) -> None:
         slug = slug.lower()
-        if not slug.replace("-", "").isalnum() or slug == SPACE:
+        if not slug.replace("-", "").isalnum() or slug == SPACE_SLUG:
             raise UsageError("community.create.bad_slug", slug=slug)
         # Checked before the room exists: PostgreSQL refuses longer values (VARCHAR(n)).
         for arg, value, column in (
@@ -194,18 +232,32 @@ class CommunityPlugin(Plugin):
             ("nl_name", nl_name, "name_nl"),
             ("de_name", de_name, "name_de"),
         ):
-            limit = ThemeRoom.__table__.c[column].type.length
+            column_type = ThemeRoom.__table__.c[column].type
+            limit = column_type.length if isinstance(column_type, String) and column_type.length else 255
             if len(value) > limit:
                 raise UsageError("community.too_long", arg=arg, max=limit, length=len(value))
-        if await ctx.session.get(ThemeRoom, slug) is not None:
+        if self.directory.by_slug(slug) is not None:
             raise UsageError("community.create.exists", slug=slug)
-        space = await ctx.session.get(ThemeRoom, SPACE)
-        if space is None:
+        space_id = self.directory.space_id
+        if space_id is None:
             ctx.reply("community.not_ready")
             return
-        levels = {user: self.config.moderator_level for user in self.moderators}
-        room_id = await self._create_theme_room(space.room_id, slug, nl_name, de_name, "", True, levels)
-        await self.services.rooms.invite(room_id, ctx.sender)
+        room_id = await self.services.rooms.create_room(
+            room_name(nl_name, de_name), "", intent=theme_intent(slug), parent=space_id, join_rule="restricted"
+        )
+        self.directory.remember(ctx.session, slug, room_id, nl_name, de_name)
+        # Not yet in the directory (that happens at commit): configure it as it will be listed.
+        theme = ThemeInfo(
+            slug=slug,
+            room_id=room_id,
+            names={"nl": nl_name, "de": de_name, "en": room_name(nl_name, de_name)},
+            translation="auto",
+            suggest=True,
+            welcome=False,
+            archived=False,
+        )
+        await self._configure(space_id, theme)
+        await self._invite(room_id, sorted({*self.moderators, ctx.sender}))
         ctx.reply("community.create.done", room=room_name(nl_name, de_name), slug=slug)
 
     @command(
@@ -217,9 +269,9 @@ class CommunityPlugin(Plugin):
         args=(Arg("theme"), Arg("nl_topic"), Arg("de_topic")),
     )
     async def topic(self, ctx: Context, theme: str, nl_topic: str, de_topic: str) -> None:
-        room = await self._find(ctx, theme)
-        await self.services.rooms.put_state(room.room_id, "m.room.topic", {"topic": room_topic(nl_topic, de_topic)})
-        ctx.reply("community.topic.done", room=self._name(room, ctx.lang))
+        found = self._find(theme)
+        await self.services.rooms.put_state(found.room_id, "m.room.topic", {"topic": room_topic(nl_topic, de_topic)})
+        ctx.reply("community.topic.done", room=found.name(ctx.lang))
 
     @command(
         "room archive",
@@ -230,10 +282,9 @@ class CommunityPlugin(Plugin):
         args=(Arg("theme"),),
     )
     async def archive(self, ctx: Context, theme: str) -> None:
-        room = await self._find(ctx, theme)
-        space = await ctx.session.get(ThemeRoom, SPACE)
-        if space is not None:
+        found = self._find(theme)
+        if self.directory.space_id is not None:
             # An empty m.space.child removes the room from the space.
-            await self.services.rooms.put_state(space.room_id, "m.space.child", {}, state_key=room.room_id)
-        room.archived = True
-        ctx.reply("community.archive.done", room=self._name(room, ctx.lang))
+            await self.services.rooms.put_state(self.directory.space_id, "m.space.child", {}, state_key=found.room_id)
+        await self.directory.archive(ctx.session, found.slug)
+        ctx.reply("community.archive.done", room=found.name(ctx.lang))

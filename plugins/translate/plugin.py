@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
@@ -26,13 +25,10 @@ from diabot.plugin import Plugin, PluginConfig
 from diabot.storage.models import ErasureLog, OutboxMessage
 from diabot.tasks import cancel_and_wait
 from diabot.translation import NoModel
-from plugins.community.models import ThemeRoom
-from plugins.community.themes import load_themes
 
 from .models import TranslateRoom, TranslateUser, TranslationJob, TranslationLink
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
 Mode = Literal["auto", "reactions", "off"]
 FLAGS = {"🇩🇪": "de", "🇳🇱": "nl", "🇬🇧": "en", "🇺🇸": "en"}
 LANG_CHOICES = ("nl", "de", "en")
@@ -42,8 +38,6 @@ OTHER = {"nl": ["de"], "de": ["nl"]}
 
 class TranslateConfig(PluginConfig):
     default_mode: Mode = "auto"
-    # Themed rooms start with the mode their theme has in this file.
-    themes_file: Path = ROOT / "config" / "themes.yaml"
     room_modes: dict[str, Mode] = Field(default_factory=dict)  # room id -> mode, before a moderator sets one
     english_targets: list[Literal["nl", "de"]] = Field(default_factory=lambda: ["nl", "de"])
     min_chars: int = Field(default=10, ge=0)
@@ -60,8 +54,6 @@ class TranslatePlugin(Plugin):
     def __init__(self, services, config: TranslateConfig):
         super().__init__(services, config)
         self.translator = services.translator
-        path = config.themes_file if config.themes_file.is_absolute() else ROOT / "config" / config.themes_file
-        self.theme_modes = {t.slug: t.translation for t in load_themes(path)} if path.exists() else {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         if services.privacy is not None:
@@ -98,8 +90,9 @@ class TranslatePlugin(Plugin):
             return row.mode
         if ctx.room_id in self.config.room_modes:
             return self.config.room_modes[ctx.room_id]
-        slug = await ctx.session.scalar(select(ThemeRoom.slug).where(ThemeRoom.room_id == ctx.room_id))
-        return self.theme_modes.get(slug, self.config.default_mode)
+        # Themed rooms start with the mode of their theme (themes.yaml).
+        theme = self.services.directory.theme_of(ctx.room_id) if self.services.directory else None
+        return theme.translation if theme is not None else self.config.default_mode
 
     async def _user(self, ctx: Context) -> TranslateUser:
         row = await ctx.session.get(TranslateUser, ctx.sender)

@@ -375,7 +375,7 @@ async def test_a_stop_right_after_opening_the_direct_chat_never_opens_a_second(m
     bot = community_bot(make_bot, accounts, mod)
     space = await space_of(mod)
     await dm_with_greeting(mod, bot.user_id, since=mod_since)  # the moderator's own DM is settled first
-    bot.arm_failpoint("after-create-direct")
+    bot.arm_failpoint(f"after-create-room:direct:{bernd.user_id}")
     await mod.client.room_invite(space, bernd.user_id)
     for _ in range(100):
         if bot.proc.poll() is not None:

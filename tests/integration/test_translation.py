@@ -130,9 +130,6 @@ async def test_what_is_never_translated(translating_bot, users):
         await anna.send(room, "danke"),
         await anna.send(room, "👍"),
     ]
-    await anna.client.room_send(
-        room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": skipped[0], "key": "🇩🇪"}}
-    )
     marker = await anna.send(room, NL)
     await wait_translation(anna, bot.user_id, room, marker)
     for event_id in skipped:
@@ -145,21 +142,33 @@ async def test_reactions_mode(translating_bot, users):
     bot = translating_bot(mode="reactions")
     anna, bernd = await users("anna"), await users("bernd")
     room = await shared_room(anna, bernd, bot.user_id)
+
+    async def react(event_id, key="🇩🇪"):
+        await anna.send_event(
+            room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        )
+
     nl = await anna.send(room, NL)
-    reader_language = await anna.send(room, DE)
-    await anna.client.room_send(
-        room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": reader_language, "key": "🇩🇪"}}
-    )
-    await anna.client.room_send(
-        room, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": nl, "key": "🇩🇪"}}
-    )
+    command = await anna.send(room, "!help")
+    never = {
+        "already in the reader's language": await anna.send(room, DE),
+        "a command": command,
+        "the bot's own message": (await anna.reply_to(command, bot.user_id, room))["event_id"],
+        "a notice": await anna.send(room, NL, msgtype="m.notice"),
+    }
+    # In a reactions room only a reaction can translate: asked for each of these, the bot still does not.
+    for event_id in never.values():
+        await react(event_id)
+    # Positive barriers: reactions given after those, which are acted on. The worker takes jobs in order, a
+    # batch at a time, so once the second one is answered every earlier job has been done and sent.
+    await react(nl)
     (t,) = await wait_translation(anna, bot.user_id, room, nl)
     assert "(NL→DE):" in t["content"]["body"]
-    # Auto translation is off in a reactions room, and a German message gets no German translation.
-    marker = await anna.send(room, "!ping")
-    await anna.reply_to(marker, bot.user_id, room)
-    assert translations(anna, bot.user_id, room, reader_language) == []
-    assert len(translations(anna, bot.user_id, room)) == 1
+    await react(nl, "🇬🇧")
+    await wait_translation(anna, bot.user_id, room, nl, count=2)
+    assert [what for what, event_id in never.items() if translations(anna, bot.user_id, room, event_id)] == []
+    # Auto translation is off in a reactions room: only the message with reactions was translated.
+    assert len(translations(anna, bot.user_id, room)) == 2
 
 
 async def test_edit_edits_and_redaction_redacts(translating_bot, users):
@@ -259,11 +268,17 @@ async def test_translate_command_and_no_model(translating_bot, users):
 async def test_direct_chat_is_not_translated(translating_bot, users):
     bot = translating_bot()
     anna = await users("anna")
+    bernd = await users("bernd")
+    shared = await shared_room(anna, bernd, bot.user_id)
     room = await room_with_bot(anna, bot.user_id)  # just anna and the bot
     silent = await anna.send(room, NL)
+    # Positive barriers: later messages that are translated. The worker takes jobs in order, a batch at a
+    # time: once the second is translated, a job for `silent` would have been done and its notice queued;
+    # the Pong, queued after it in the same room, would have come after it.
+    for barrier in (NL, NL + " Tot morgen."):
+        await wait_translation(anna, bot.user_id, shared, await anna.send(shared, barrier))
     marker = await anna.send(room, "!ping")
     await anna.reply_to(marker, bot.user_id, room)
-    await asyncio.sleep(3)  # a translation takes well under a second with the tiny model
     assert translations(anna, bot.user_id, room, silent) == []
 
 
@@ -345,20 +360,22 @@ async def test_reactions_reuse_the_existing_translation(translating_bot, users):
     await bernd.client.room_redact(room, first)
     await react(bernd)
     await react(anna, "🇩🇪\ufe0f")
-    marker = await bernd.send(room, "!ping")
-    await bernd.reply_to(marker, bot.user_id, room)
-    await asyncio.sleep(3)  # a new translation takes well under a second with the tiny model
-    assert [e["event_id"] for e in translations(anna, bot.user_id, room, nl)] == [t["event_id"]]
+
+    def german():
+        return [e["event_id"] for e in translations(anna, bot.user_id, room, nl) if "→DE)" in e["content"]["body"]]
+
+    # Positive barriers: another language is a new translation, and then the explicit request below is
+    # answered. The worker takes jobs in order, a batch at a time, so a second German one would be here.
+    await react(bernd, "🇬🇧")
+    await wait_translation(anna, bot.user_id, room, nl, count=2)
     # Asked explicitly, the bot points at the translation that is there.
     ask = await bernd.send(room, "!translate de", extra={"m.relates_to": {"m.in_reply_to": {"event_id": nl}}})
     pointer = (await bernd.reply_to(ask, bot.user_id, room))["content"]
+    assert german() == [t["event_id"]]
     assert "already translated into German" in pointer["body"] and quote(t["event_id"], safe="") in pointer["body"]
     link = f"https://matrix.to/#/{quote(room, safe='')}/{quote(t['event_id'], safe='')}"
     assert f'href="{link}"' in pointer["formatted_body"]
-    assert [e["event_id"] for e in translations(anna, bot.user_id, room, nl)] == [t["event_id"]]
-    # Another language is a new translation.
-    await react(bernd, "🇬🇧")
-    await wait_translation(anna, bot.user_id, room, nl, count=2)
+    assert len(translations(anna, bot.user_id, room, nl)) == 2
 
 
 # ---- !forget: the member's translated words leave the rooms -----------------------

@@ -70,13 +70,17 @@ class BotProcess:
         self.config_path.write_text(yaml.safe_dump(self.config))
 
     def arm_failpoint(self, name: str) -> None:
+        """The running bot dies (exit 137, like SIGKILL) when it reaches the named failpoint, once:
+        `crash-before-token-save`, `after-create-room:<intent>` (e.g. `after-create-room:direct:@bernd:localhost`)."""
         self.failpoint_file.write_text(name)
 
     def start(self, timeout: float = 60) -> BotProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the bot process owns it until it exits
-        env = dict(os.environ, PYTHONUNBUFFERED="1", DIABOT_FAILPOINT_FILE=str(self.failpoint_file))
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The bot with file-armed failpoints (arm_failpoint); production runs `-m diabot`, where they are no-ops.
+        failing_bot = ["-m", "tests.support.failing_bot", str(self.failpoint_file)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "diabot", "-c", str(self.config_path), "run"],
+            [sys.executable, *failing_bot, "-c", str(self.config_path), "run"],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

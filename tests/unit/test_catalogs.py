@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from diabot.commands import Router
+from diabot.commands import Invocation, Router
+from diabot.errors import UsageError
 from diabot.i18n import LANGUAGES, Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,6 +15,17 @@ def test_catalog_dirs_exist():
     for folder in DIRS:
         for lang in LANGUAGES:
             assert (folder / f"{lang}.yaml").exists(), f"{folder}/{lang}.yaml missing"
+
+
+def test_the_bot_finds_every_catalog_through_its_packages():
+    from diabot.resources import locale_dirs
+
+    # What app.py loads (importlib.resources, as installed) is every catalog folder of the repository.
+    assert [p.resolve() for p in locale_dirs()] == [p.resolve() for p in DIRS]
+    assert locale_dirs(["core", "no-such-plugin"]) == [
+        ROOT / "diabot" / "locales",
+        ROOT / "plugins" / "core" / "locales",
+    ]
 
 
 def test_no_key_missing_in_any_language():
@@ -40,8 +52,23 @@ def test_every_command_help_key_exists():
     assert router.commands
     for bound in router.commands:
         assert catalog.has(bound.spec.help), bound.spec.help
-        # Dutch and German users get a name in their language or the English one.
-        assert bound.spec.name
+    # Dutch and German users get a name in their language or the English one.
+    assert any(bound.spec.aliases.get("nl") for bound in router.commands)
+    assert any(bound.spec.aliases.get("de") for bound in router.commands)
+    for bound in router.commands:
+        for lang in LANGUAGES:
+            shown = router.display_name(bound.spec, lang)
+            assert shown in (bound.spec.aliases.get(lang) or (bound.spec.name,)), (lang, shown, bound.spec.name)
+            # The name that help shows can be typed, and it reaches this command.
+            assert _command_typed(router, shown) is bound, (lang, shown)
+
+
+def _command_typed(router: Router, name: str):
+    try:
+        parsed = router.parse(f"{router.prefix}{name}")
+    except UsageError as exc:  # the command was found; its arguments are missing
+        return next(b for b in router.commands if b.spec is exc.spec)
+    return parsed.command if isinstance(parsed, Invocation) else parsed
 
 
 def test_lookup_falls_back_and_formats():

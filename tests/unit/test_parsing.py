@@ -108,3 +108,22 @@ def test_long_output_is_split_then_cut():
     # A single huge word is split too.
     parts = notice_contents("y" * 100_000, cut_note="CUT")
     assert all(len(json.dumps(p).encode()) <= MAX_CONTENT_BYTES for p in parts)
+
+
+def test_events_survive_a_trip_through_json():
+    """DeferredEvent keeps the converted event as JSON and rebuilds it for the retry."""
+    from diabot.events import event_from_dict
+
+    sources = [
+        {"type": "m.room.message", "content": {"msgtype": "m.text", "body": "!ping"}},
+        {
+            "type": "m.reaction",
+            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$t", "key": "✅"}},
+        },
+        {"type": "m.room.member", "state_key": "@b:x", "content": {"membership": "join"}},
+        {"type": "m.poll.response", "content": {"m.selections": ["a"]}},
+    ]
+    for extra in sources:
+        event = convert({"event_id": "$1", "sender": "@a:x", "origin_server_ts": 5, **extra}, "!r:x", True)
+        back = event_from_dict(json.loads(json.dumps(event.to_dict())))
+        assert back == event and type(back) is type(event)

@@ -60,7 +60,8 @@ def test_simple_and_aliases(router):
 
 
 def test_subcommand_longest_match_and_quotes(router):
-    inv = router.parse("!room create energy \"Energie transitie\" 'Energie Wende'")
+    # Double quotes, straight or typographic; single quotes are apostrophes (see test_args.py).
+    inv = router.parse('!room create energy "Energie transitie" „Energie Wende“')
     assert inv.command.spec.name == "room create"
     assert inv.kwargs == {"slug": "energy", "nl_name": "Energie transitie", "de_name": "Energie Wende"}
     assert router.parse("!raum erstellen a b c").command.spec.name == "room create"

@@ -46,7 +46,36 @@ async def test_overdue_runs_once_after_restart_and_stale_is_skipped():
     assert table.rows[2]["done"] is False
 
 
-async def test_every_and_cancel():
+async def _until(condition, timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_every_repeats_until_cancelled():
+    calls = []
+
+    async def tick(tag):
+        calls.append(tag)
+
+    scheduler = Scheduler(misfire_grace_s=10)
+    scheduler.start()
+    try:
+        scheduler.every("x", 0.2, tick, "job-arg")
+        assert scheduler.has("x")
+        await _until(lambda: len(calls) >= 3, timeout_s=5)  # repeats, not once
+        assert set(calls) == {"job-arg"}
+        scheduler.cancel("x")
+        assert not scheduler.has("x")
+        seen = len(calls)
+        await asyncio.sleep(0.7)  # three more periods: a job that was not removed would have run
+        assert len(calls) == seen
+    finally:
+        scheduler.shutdown()
+
+
+async def test_cancelled_one_off_job_never_runs():
     calls = []
 
     async def tick():
@@ -54,8 +83,14 @@ async def test_every_and_cancel():
 
     scheduler = Scheduler(misfire_grace_s=10)
     scheduler.start()
-    scheduler.at("x", datetime.now(UTC) + timedelta(seconds=30), tick)
-    assert scheduler.has("x")
-    scheduler.cancel("x")
-    assert not scheduler.has("x")
-    scheduler.shutdown()
+    try:
+        scheduler.at("x", datetime.now(UTC) + timedelta(seconds=0.3), tick)
+        assert scheduler.has("x")
+        scheduler.cancel("x")
+        assert not scheduler.has("x")
+        scheduler.at("y", datetime.now(UTC) + timedelta(seconds=0.3), tick)  # the barrier: a later job that runs
+        await _until(lambda: calls, timeout_s=5)
+        await asyncio.sleep(0.1)
+        assert calls == [1]
+    finally:
+        scheduler.shutdown()
