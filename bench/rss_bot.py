@@ -5,6 +5,9 @@ as it was before that change). $DIABOT_BENCH_LAZY_ALEMBIC=1 tries a proposal
 for diabot/storage/db.py: skip Alembic (10 MB) when the database is already at
 the head revision; with $DIABOT_BENCH_LAZY_ALEMBIC=child, also run the
 migrations that are needed in a child process, so Alembic never loads here.
+$DIABOT_BENCH_LAZY_RAPIDFUZZ=1 tries a proposal for diabot/commands.py:
+import rapidfuzz where a suggestion is computed, not at import (a stand-in
+module loads the real one on first use).
 Two seconds after the first sync is handled it writes its RSS and the loaded modules to $DIABOT_BENCH_RSS (JSON)."""
 
 from __future__ import annotations
@@ -76,7 +79,31 @@ def skip_alembic_at_head() -> None:
     Database.migrate = migrate
 
 
+class _LoadOnUse:
+    """Stands for a module until an attribute of it is used."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def lazy_rapidfuzz() -> None:
+    import importlib.util
+    import types
+
+    spec = importlib.util.find_spec("rapidfuzz")
+    stand_in = types.ModuleType("rapidfuzz")
+    stand_in.__path__ = list(spec.submodule_search_locations or [])
+    stand_in.fuzz = _LoadOnUse("rapidfuzz.fuzz")
+    stand_in.process = _LoadOnUse("rapidfuzz.process")
+    sys.modules["rapidfuzz"] = stand_in
+
+
 def install() -> None:
+    if os.environ.get("DIABOT_BENCH_LAZY_RAPIDFUZZ"):
+        lazy_rapidfuzz()  # before diabot.commands is imported
     try:
         from diabot.matrix.sync import SyncLoop as owner
     except ImportError:  # before the sync loop had its own module

@@ -10,6 +10,7 @@ import logging
 import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -39,7 +40,7 @@ from .web import build_web_app
 log = logging.getLogger(__name__)
 
 
-def load_plugin_class(name: str) -> type[Plugin]:
+def load_plugin_class(name: str) -> type[Plugin[Any]]:
     module = importlib.import_module(f"plugins.{name}.plugin")
     for obj in vars(module).values():
         if inspect.isclass(obj) and issubclass(obj, Plugin) and obj is not Plugin and obj.name == name:
@@ -47,10 +48,10 @@ def load_plugin_class(name: str) -> type[Plugin]:
     raise ConfigError([f"plugins.{name}: the plugin module defines no Plugin named {name!r}"])
 
 
-def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin], PluginConfig]]:
+def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin[Any]], PluginConfig]]:
     """Validate every enabled plugin's own settings up front (check-config too)."""
-    out = {}
-    problems = []
+    out: dict[str, tuple[type[Plugin[Any]], PluginConfig]] = {}
+    problems: list[str] = []
     for name, raw in settings.plugins.items():
         try:
             cls = load_plugin_class(name)
@@ -125,7 +126,7 @@ class App:
         self.dispatcher = Dispatcher(
             self.services, self.router, self.metrics, settings.bot.ignore_users, timezone=settings.bot.timezone
         )
-        self.plugins: list[Plugin] = []
+        self.plugins: list[Plugin[Any]] = []
         for cls, config in plugin_configs(settings).values():
             plugin = cls(self.services, config)
             self.dispatcher.add_plugin(plugin)

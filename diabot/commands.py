@@ -100,7 +100,7 @@ def command(
     spec = CommandSpec(name, help, tuple(args), {"nl": tuple(nl), "de": tuple(de), "en": tuple(en)}, perm)
 
     def mark(fn: Handler) -> Handler:
-        fn.__diabot_command__ = spec  # type: ignore[attr-defined]
+        setattr(fn, _COMMAND_MARK, spec)
         return fn
 
     return mark
@@ -134,13 +134,37 @@ def on(*kinds: type[RoomEvent] | str, key: str | None = None) -> Callable[[Handl
     spec = HandlerSpec(kinds, reaction_key(key) if key is not None else None)
 
     def mark(fn: Handler) -> Handler:
-        fn.__diabot_event__ = spec  # type: ignore[attr-defined]
+        setattr(fn, _HANDLER_MARK, spec)
         return fn
 
     return mark
 
 
 Handler = Callable[..., Awaitable[None]]
+
+# Where @command and @on keep their spec on the function (read through the helpers below, which mypy can see).
+_COMMAND_MARK = "__diabot_command__"
+_HANDLER_MARK = "__diabot_event__"
+
+
+def command_spec(fn: object) -> CommandSpec | None:
+    """The CommandSpec of a @command method (or of anything else: None)."""
+    spec = getattr(fn, _COMMAND_MARK, None)
+    return spec if isinstance(spec, CommandSpec) else None
+
+
+def handler_spec(fn: object) -> HandlerSpec | None:
+    """The HandlerSpec of an @on method (or of anything else: None)."""
+    spec = getattr(fn, _HANDLER_MARK, None)
+    return spec if isinstance(spec, HandlerSpec) else None
+
+
+def spec_of(fn: Handler) -> CommandSpec:
+    """The command a method declares, e.g. to name `self.join` in a help text."""
+    spec = command_spec(fn)
+    if spec is None:
+        raise TypeError(f"{fn!r} is not a @command")
+    return spec
 
 
 @dataclass(frozen=True)
@@ -223,7 +247,7 @@ class Router:
 
     def add_plugin(self, plugin_name: str, plugin: object) -> None:
         for attr in dir(type(plugin)):
-            spec = getattr(getattr(type(plugin), attr), "__diabot_command__", None)
+            spec = command_spec(getattr(type(plugin), attr))
             if spec is None:
                 continue
             bound = BoundCommand(spec, getattr(plugin, attr), plugin_name)

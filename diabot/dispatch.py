@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .commands import Handler, HandlerSpec, Invocation, Perm, Router, Unknown
+from .commands import Handler, HandlerSpec, Invocation, Perm, Router, Unknown, handler_spec
 from .context import Context
 from .errors import Forbidden, TransientError, UsageError, UserError
 from .events import Message, RoomEvent, Unusable, event_from_dict
@@ -62,10 +62,10 @@ class Dispatcher:
         self.clock = clock
         self.handlers: list[tuple[HandlerSpec, Handler]] = []
 
-    def add_plugin(self, plugin: Plugin) -> None:
+    def add_plugin(self, plugin: Plugin[Any]) -> None:
         self.router.add_plugin(plugin.name, plugin)
         for attr in dir(type(plugin)):
-            spec = getattr(getattr(type(plugin), attr), "__diabot_event__", None)
+            spec = handler_spec(getattr(type(plugin), attr))
             if spec is not None:
                 self.handlers.append((spec, getattr(plugin, attr)))
 
@@ -191,8 +191,7 @@ class Dispatcher:
             await handler(ctx, event)
 
     async def _run_command(self, ctx: Context, event: Message) -> None:
-        limits = self.services.limits
-        verdict = limits.check("commands", event.sender) if limits else Verdict.ALLOW
+        verdict = self.services.limits.check("commands", event.sender)
         if verdict == Verdict.WARN:
             ctx.reply("core.error.slow_down")  # once; further commands in the window are dropped silently
         if verdict != Verdict.ALLOW:

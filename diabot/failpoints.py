@@ -6,12 +6,17 @@ without importing the Matrix edge.
 
 Names in use: `crash-before-token-save` (a batch with events was handled, its
 sync token not yet saved) and `after-create-room:<intent>` (the room exists
-on the homeserver, its id is not yet recorded)."""
+on the homeserver, its id is not yet recorded), and the community set-up's
+steps `community:space-recorded`, `community:recorded:<slug>`,
+`community:child:<slug>`, `community:configured:<slug>`,
+`community:invited:<slug>` (plugins/community)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from .errors import TransientError
 
 
 class Failpoints:
@@ -22,21 +27,27 @@ class Failpoints:
 
 
 class FileFailpoints(Failpoints):
-    """Armed by writing a failpoint name into `path`; when the bot reaches that
-    point it removes the file (so the restart runs normally) and dies at once,
-    like SIGKILL: no cleanup, no flush, exit status 137."""
+    """Armed by writing a failpoint name into `path`, optionally followed by a
+    line with what happens there. When the bot reaches that point it removes
+    the file (so it fires once and the restart runs normally), then:
+    `kill` (the default) dies at once, like SIGKILL: no cleanup, no flush,
+    exit status 137; `transient` raises TransientError, as a homeserver that
+    fails for now would at that point."""
 
     def __init__(self, path: Path):
         self.path = path
 
     def hit(self, name: str) -> None:
         try:
-            armed = self.path.read_text().strip() == name
+            armed, _, action = self.path.read_text().strip().partition("\n")
         except OSError:
             return
-        if armed:
-            self.path.unlink()
-            os._exit(137)
+        if armed.strip() != name:
+            return
+        self.path.unlink()
+        if action.strip() == "transient":
+            raise TransientError(f"failpoint {name}")
+        os._exit(137)
 
 
 _active: Failpoints = Failpoints()

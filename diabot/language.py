@@ -11,8 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .storage.models import KnownRoom, UserSetting
 
-_MISSING = object()
-
 
 class LanguageResolver:
     def __init__(self, default: str):
@@ -21,15 +19,17 @@ class LanguageResolver:
         self._rooms: dict[str, str | None] = {}
 
     async def for_user(self, session: AsyncSession, user_id: str, room_id: str | None = None) -> str:
-        lang = self._users.get(user_id, _MISSING)
-        if lang is _MISSING:
+        if user_id in self._users:
+            lang = self._users[user_id]
+        else:
             lang = await session.scalar(select(UserSetting.language).where(UserSetting.user_id == user_id))
             self._users[user_id] = lang
         if lang:
             return lang
         if room_id:
-            room_lang = self._rooms.get(room_id, _MISSING)
-            if room_lang is _MISSING:
+            if room_id in self._rooms:
+                room_lang = self._rooms[room_id]
+            else:
                 room_lang = await session.scalar(select(KnownRoom.language).where(KnownRoom.room_id == room_id))
                 self._rooms[room_id] = room_lang
             if room_lang:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,6 +12,7 @@ from .sending import UnitOfWork
 
 if TYPE_CHECKING:
     from .commands import Router
+    from .config import Settings
     from .direct import DirectChats
     from .directory import CommunityDirectory
     from .events import Message
@@ -76,8 +77,11 @@ class PluginConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Services:
+    """Built once, in diabot/app.py (the composition root); every service is
+    always there except the translator (translation can be switched off)."""
+
     db: Database
     outbox: Outbox
     scheduler: Scheduler
@@ -86,13 +90,13 @@ class Services:
     languages: LanguageResolver
     router: Router
     bot_user_id: str
-    settings: Any  # diabot.config.Settings
-    rooms: RoomDirectory | None = None
-    privacy: Privacy | None = None
-    translator: Translator | None = None
-    directory: CommunityDirectory | None = None
-    limits: RateLimits | None = None
-    direct: DirectChats | None = None
+    settings: Settings
+    rooms: RoomDirectory
+    privacy: Privacy
+    directory: CommunityDirectory
+    limits: RateLimits
+    direct: DirectChats
+    translator: Translator | None
 
     def work(self) -> UnitOfWork:
         """One transaction outside an event (scheduled jobs, workers):
@@ -100,21 +104,44 @@ class Services:
         return UnitOfWork(self)
 
 
-class Plugin:
+ConfigT = TypeVar("ConfigT", bound=PluginConfig)
+
+
+class Plugin(Generic[ConfigT]):
     """Subclasses declare commands with @command and handlers with @on.
 
-    name: the folder name under plugins/; Config: the schema of its settings.
+    `class TranslatePlugin(Plugin[TranslateConfig])`: the type argument is the
+    schema of the plugin's settings (plugins.<name> in the YAML), so
+    `self.config` is typed; `Config` is that class (set from the argument).
+    name: the folder name under plugins/.
     """
 
     name: str = ""
-    Config: type[PluginConfig] = PluginConfig
+    Config: type[ConfigT]
 
-    def __init__(self, services: Services, config: PluginConfig):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Config" not in vars(cls):
+            cls.Config = cast("type[ConfigT]", _config_argument(cls))
+
+    def __init__(self, services: Services, config: ConfigT):
         self.services = services
-        self.config = config
+        self.config: ConfigT = config
 
     async def start(self) -> None:
         """Called once after the database is migrated; rebuild jobs here."""
 
     async def stop(self) -> None:
         """Called once at shutdown, in reverse order of start."""
+
+
+def _config_argument(cls: type) -> type[PluginConfig]:
+    """The X of `class P(Plugin[X])`; else the Config inherited (a bare `Plugin`: PluginConfig)."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        origin = get_origin(base)
+        if isinstance(origin, type) and issubclass(origin, Plugin):
+            (argument,) = get_args(base)
+            if isinstance(argument, type) and issubclass(argument, PluginConfig):
+                return argument
+    inherited: type[PluginConfig] | None = getattr(cls, "Config", None)
+    return inherited if inherited is not None else PluginConfig

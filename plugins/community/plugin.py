@@ -19,12 +19,13 @@ import logging
 from pydantic import Field
 from sqlalchemy import String
 
-from diabot.commands import Arg, Perm, command
+from diabot import failpoints
+from diabot.commands import Arg, Perm, command, spec_of
 from diabot.context import Context
 from diabot.directory import SPACE_SLUG, CommunityDirectory, ThemeInfo, room_name, room_topic
 from diabot.errors import UsageError
 from diabot.formatting import escape_md
-from diabot.plugin import Plugin, PluginConfig
+from diabot.plugin import Plugin, PluginConfig, Services
 from diabot.storage.models import ThemeRoom
 from diabot.tasks import cancel_and_wait
 
@@ -44,14 +45,11 @@ class CommunityConfig(PluginConfig):
     moderator_level: int = Field(default=50, ge=1, le=100)
 
 
-class CommunityPlugin(Plugin):
+class CommunityPlugin(Plugin[CommunityConfig]):
     name = "community"
-    Config = CommunityConfig
 
-    def __init__(self, services, config: CommunityConfig):
+    def __init__(self, services: Services, config: CommunityConfig):
         super().__init__(services, config)
-        if services.directory is None:
-            raise RuntimeError("the community plugin needs the community directory (services.directory)")
         self.directory: CommunityDirectory = services.directory
         self._task: asyncio.Task | None = None
 
@@ -97,11 +95,14 @@ class CommunityPlugin(Plugin):
                     join_rule=None if theme.invite_only else "restricted",
                 )
                 await self._record(theme.slug, room_id, theme.nl.name, theme.de.name)
+                failpoints.hit(f"community:recorded:{theme.slug}")
                 log.info("created a themed room", extra={"slug": theme.slug, "room_id": room_id})
                 info = self.directory.by_slug(theme.slug)
                 assert info is not None  # recorded and committed just now
                 await self._configure(space_id, info)
+                failpoints.hit(f"community:configured:{theme.slug}")
                 await self._invite(room_id, self.moderators)
+                failpoints.hit(f"community:invited:{theme.slug}")
         # Every start: rooms of older versions (and changed themes) get the state they should have.
         for info in self.directory.themes():
             await self._configure(space_id, info)
@@ -115,6 +116,7 @@ class CommunityPlugin(Plugin):
                 name, self.config.space_topic, intent=SPACE_INTENT, space=True, invite=self.moderators
             )
             await self._record(SPACE_SLUG, space_id, name, name)
+            failpoints.hit("community:space-recorded")
             log.info("created the community space", extra={"room_id": space_id})
         else:
             space_id = row
@@ -138,6 +140,7 @@ class CommunityPlugin(Plugin):
         if theme.welcome:
             child["suggested"] = True
         await self._ensure_state(space_id, "m.space.child", child, state_key=theme.room_id)
+        failpoints.hit(f"community:child:{theme.slug}")
         if theme.invite_only:
             rule: dict[str, object] = {"join_rule": "invite"}
         else:
@@ -186,7 +189,7 @@ class CommunityPlugin(Plugin):
         for theme in themes:
             members = ctx.t("community.rooms.members", count=self.services.rooms.member_count(theme.room_id))
             lines.append(f"- **{escape_md(theme.name(ctx.lang))}** (`{theme.slug}`) — {members}")
-        join = self.services.router.display_name(self.join.__diabot_command__, ctx.lang)
+        join = self.services.router.display_name(spec_of(self.join), ctx.lang)
         lines += ["", ctx.t("community.rooms.how_to_join", command=f"{self.services.router.prefix}{join}")]
         ctx.reply_markdown("\n".join(lines))
 

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diabot.commands import Arg, Perm, command, on
+from diabot.commands import Arg, Perm, command, on, spec_of
 from diabot.context import Context
 from diabot.direct import direct_intent
 from diabot.errors import UsageError
@@ -26,7 +26,7 @@ CONFIRM_WINDOW_S = 600
 CONFIRM_WORDS = {"nl": "bevestig", "de": "bestätigen", "en": "confirm"}
 
 
-class CorePlugin(Plugin):
+class CorePlugin(Plugin[PluginConfig]):
     name = "core"
 
     def __init__(self, services: Services, config: PluginConfig):
@@ -75,9 +75,7 @@ class CorePlugin(Plugin):
                 lines.append(f"- `{ctx.usage(bound.spec)}` — {ctx.t(bound.spec.help)}")
         lines += [
             "",
-            ctx.t(
-                "core.help.more", help=f"{router.prefix}{router.display_name(self.help.__diabot_command__, ctx.lang)}"
-            ),
+            ctx.t("core.help.more", help=f"{router.prefix}{router.display_name(spec_of(self.help), ctx.lang)}"),
         ]
         ctx.reply_markdown("\n".join(lines))
 
@@ -156,7 +154,7 @@ class CorePlugin(Plugin):
         if confirm is None or asked is None or time.monotonic() - asked > CONFIRM_WINDOW_S:
             self._forget_asked[ctx.sender] = time.monotonic()
             router = self.services.router
-            name = router.display_name(self.forget.__diabot_command__, ctx.lang)
+            name = router.display_name(spec_of(self.forget), ctx.lang)
             ctx.reply("core.forget.ask", command=f"{router.prefix}{name} {CONFIRM_WORDS.get(ctx.lang, 'confirm')}")
             return
         self._forget_asked.pop(ctx.sender, None)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from diabot.formatting import notice_contents
 from diabot.privacy import ErasureReason
 from diabot.storage.models import KeyValue, aware, utcnow
 
@@ -49,11 +48,12 @@ class Housekeeping:
             if profile.warned_at is None:
                 profile.warned_at = now
                 state = await session.get(Onboarding, user_id)
-                if state is not None:
+                if state is not None:  # as m.text: a warning before deletion must reach the phone
+                    them = await uow.for_user(user_id, state.dm_room_id)
                     text = self.prompts.t(
                         lang_of(state), "members.inactive_warning", months=self.config.inactive_months
                     )
-                    uow.notice(state.dm_room_id, text)
+                    them.text(state.dm_room_id, text)
             elif (aware(profile.warned_at) or now) < warned_before:
                 # The same full erase as !forget, across every plugin.
                 await self.services.privacy.erase(uow, user_id, ErasureReason.INACTIVITY)
@@ -66,8 +66,8 @@ class Housekeeping:
             if state is None or state.status == "active":
                 continue
             state.status, state.step = "active", "consent"
-            lang = lang_of(state)
-            uow.notice(
+            lang, them = lang_of(state), await uow.for_user(profile.user_id, state.dm_room_id)
+            them.text(
                 state.dm_room_id, f"{self.prompts.t(lang, 'members.privacy_changed')}\n\n{self.prompts.consent(lang)}"
             )
 
@@ -75,16 +75,15 @@ class Housekeeping:
         """Once, after the upgrade that cross-signed the bot: members on current
         Element could not read the bot's questions before, so each open dialogue
         gets its current question again (as m.text: it must reach the phone)."""
-        db = self.services.db
-        if await db.get_value(RESENT_KEY) is not None:
+        if await self.services.db.get_value(RESENT_KEY) is not None:
             return
-        queued = []
-        async with db.transaction() as session:
-            for state in (await session.scalars(select(Onboarding).where(Onboarding.status == "active"))).all():
-                text = self.prompts.question(state.step, lang_of(state))
-                for content in notice_contents(text, msgtype="m.text"):
-                    queued.append(self.services.outbox.queue(session, state.dm_room_id, content))
-            await session.merge(KeyValue(key=RESENT_KEY, value=utcnow().isoformat()))
-        self.services.outbox.notify(queued)
-        if queued:
-            log.info("re-sent the open onboarding questions after the identity upgrade", extra={"count": len(queued)})
+        async with self.services.work() as uow:
+            open_dialogues = (await uow.session.scalars(select(Onboarding).where(Onboarding.status == "active"))).all()
+            for state in open_dialogues:
+                them = await uow.for_user(state.user_id, state.dm_room_id)
+                them.text(state.dm_room_id, self.prompts.question(state.step, lang_of(state)))
+            await uow.session.merge(KeyValue(key=RESENT_KEY, value=utcnow().isoformat()))
+        if open_dialogues:
+            log.info(
+                "re-sent the open onboarding questions after the identity upgrade", extra={"count": len(open_dialogues)}
+            )

@@ -41,13 +41,3 @@ class Onboarding(Base):
     step: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class ProfileEcho(Base):
-    """A bot message that repeated someone's profile (their introduction), to
-    be redacted when they ask to be forgotten."""
-
-    __tablename__ = "profile_echoes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[str] = mapped_column(String(255), index=True)
-    outbox_id: Mapped[int] = mapped_column(Integer)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from diabot.context import Context
 from diabot.errors import UsageError
-from diabot.formatting import escape_md, notice_contents
+from diabot.formatting import escape_md
 from diabot.translation import NoModel
 
 from .models import Onboarding, Profile
@@ -40,8 +40,7 @@ class ModeratorTools:
         targets = targets or themes
         message = await self._bilingual(body)
         for theme in targets:
-            for content in notice_contents(f"📣 {message}"):
-                ctx.queued.append(self.services.outbox.queue(ctx.session, theme.room_id, content))
+            ctx.notice(theme.room_id, f"📣 {message}")
         ctx.reply("members.announce.done", count=len(targets))
 
     async def _bilingual(self, text: str) -> str:

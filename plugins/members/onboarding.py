@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diabot.context import Context
-from diabot.formatting import notice_contents
 from diabot.privacy import ErasureReason
 from diabot.storage.models import utcnow
 
 from . import answers as a
 from .models import Onboarding, Profile
-from .profiles import FREE_TEXT, ProfileService, max_length
+from .profiles import FREE_TEXT, INTRO, ProfileService, max_length
 from .prompts import Prompts, lang_of
 
 if TYPE_CHECKING:
@@ -235,6 +234,5 @@ class OnboardingDialogue:
             )
             for lang in ("nl", "de")
         ]
-        rows = [self.services.outbox.queue(ctx.session, room_id, c) for c in notice_contents("\n\n".join(blocks))]
-        ctx.queued.extend(rows)
-        await self.profiles.echoed(ctx.session, [profile.user_id], rows)
+        intro = ctx.send_markdown(room_id, "\n\n".join(blocks))
+        ctx.ledger.record(intro, INTRO, subject=profile.user_id, user_id=profile.user_id)

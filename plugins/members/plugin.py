@@ -36,13 +36,11 @@ class MembersConfig(PluginConfig):
     welcome: dict[str, str] = Field(default_factory=dict)
 
 
-class MembersPlugin(Plugin):
+class MembersPlugin(Plugin[MembersConfig]):
     name = "members"
-    Config = MembersConfig
 
     def __init__(self, services: Services, config: MembersConfig):
         super().__init__(services, config)
-        self.config: MembersConfig = config
         self.profiles = ProfileService(services)
         prompts = Prompts(services, config, self.profiles)
         self.dialogue = OnboardingDialogue(services, config, self.profiles, prompts)
@@ -110,9 +108,8 @@ class MembersPlugin(Plugin):
         if profile is None:
             ctx.reply("members.profile.none")
             return
-        before = len(ctx.queued)
-        ctx.reply_markdown(self.profiles.render(profile, ctx.lang))
-        await self.profiles.echoed(ctx.session, [profile.user_id], ctx.queued[before:])
+        shown = ctx.reply_markdown(self.profiles.render(profile, ctx.lang))
+        self.profiles.echoed(ctx, shown, [profile.user_id])
 
     @command(
         "profile set",
@@ -135,9 +132,8 @@ class MembersPlugin(Plugin):
         if answer is None or answer is a.SKIPPED:
             raise UsageError("members.profile_set.bad", field=ctx.t(f"members.field.{field}"))
         setattr(profile, field, answer)
-        before = len(ctx.queued)
-        ctx.reply_markdown(f"{ctx.t('members.profile_set.done')}\n\n{self.profiles.render(profile, ctx.lang)}")
-        await self.profiles.echoed(ctx.session, [profile.user_id], ctx.queued[before:])
+        shown = ctx.reply_markdown(f"{ctx.t('members.profile_set.done')}\n\n{self.profiles.render(profile, ctx.lang)}")
+        self.profiles.echoed(ctx, shown, [profile.user_id])
 
     @command(
         "members",
@@ -164,9 +160,8 @@ class MembersPlugin(Plugin):
         for p in listed:
             place, resources = self.profiles.place(p, ctx.lang), self.profiles.resources(p.offers, ctx.lang)
             lines.append(f"- **{escape_md(p.company or '—')}** ({escape_md(place)}) — {offers}: {resources}")
-        before = len(ctx.queued)
-        ctx.reply_markdown("\n".join(lines))
-        await self.profiles.echoed(ctx.session, [p.user_id for p in listed], ctx.queued[before:])
+        shown = ctx.reply_markdown("\n".join(lines))
+        self.profiles.echoed(ctx, shown, [p.user_id for p in listed])
 
     # ---- commands: moderators -------------------------------------------------------------
 

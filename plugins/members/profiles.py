@@ -1,8 +1,8 @@
 """Member profiles: what a field means in the members' words, reading an
 answer into a field, showing a profile, and its export and erasure.
 
-A bot message that repeats someone's profile is remembered (ProfileEcho) so
-that an erasure redacts it.
+A bot message that repeats someone's profile is recorded in the core ledger
+(`echoed`) naming them, so that their erasure redacts it.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from sqlalchemy import String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diabot.formatting import escape_md
-from diabot.storage.models import OutboxMessage, utcnow
+from diabot.storage.models import utcnow
 
 from . import answers as a
-from .models import Onboarding, Profile, ProfileEcho
+from .models import Onboarding, Profile
 
 if TYPE_CHECKING:
     from diabot.directory import ThemeInfo
     from diabot.plugin import Services
+    from diabot.sending import Handle, Sender
 
 # Profile fields by the words members use for them.
 FIELD_NAMES = {
@@ -38,6 +39,10 @@ FIELD_NAMES = {
 FIELD_BY_WORD = {word: field for field, words in FIELD_NAMES.items() for word in words}
 FREE_TEXT = ("company", "town", "sector")
 LANGS = ("nl", "de", "en")
+# Ledger purposes: a member's introduction in the welcome room, and any other
+# message showing profiles (!profile, !members).
+INTRO = "members.intro"
+PROFILE = "members.profile"
 # What parse() may give back: the value, "skipped", "too long", or None (not understood).
 Parsed = str | bool | list[str] | a.Skip | a.TooLong | None
 
@@ -126,12 +131,11 @@ class ProfileService:
         found = [p for p in listed if theme.slug in (p.themes or [])]
         return sorted(found, key=lambda p: (p.company or "").lower())
 
-    async def echoed(self, session: AsyncSession, user_ids: Iterable[str], rows: list[OutboxMessage]) -> None:
-        """Remember bot messages that repeat profiles, to redact them on erasure."""
-        await session.flush()
-        for row in rows:
-            for user_id in user_ids:
-                session.add(ProfileEcho(user_id=user_id, outbox_id=row.id))
+    @staticmethod
+    def echoed(sender: Sender, handle: Handle, user_ids: Iterable[str]) -> None:
+        """A bot message that repeats these profiles: redacted when any of them is erased."""
+        for user_id in user_ids:
+            sender.ledger.record(handle, PROFILE, user_id=user_id)
 
     async def mark_active(self, session: AsyncSession, user_id: str) -> None:
         """At most one write per member and day."""
@@ -160,17 +164,11 @@ class ProfileService:
             }
         return out or None
 
-    async def erase(self, session: AsyncSession, user_id: str) -> list[OutboxMessage]:
-        """Profile, dialogue, and the bot's messages that repeated the profile."""
-        queued = []
-        echoes = (await session.scalars(select(ProfileEcho).where(ProfileEcho.user_id == user_id))).all()
-        for echo in echoes:
-            if (redaction := await self.services.outbox.retract(session, echo.outbox_id)) is not None:
-                queued.append(redaction)
-        await session.execute(delete(ProfileEcho).where(ProfileEcho.user_id == user_id))
+    async def erase(self, session: AsyncSession, user_id: str) -> None:
+        """Profile and dialogue. The bot's messages that repeated the profile
+        are in the ledger naming them: the core's erase retracts those."""
         await session.execute(delete(Profile).where(Profile.user_id == user_id))
         await session.execute(delete(Onboarding).where(Onboarding.user_id == user_id))
-        return queued
 
     def forget_in_memory(self, user_id: str) -> None:
         self._active_marked.pop(user_id, None)

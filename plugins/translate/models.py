@@ -21,7 +21,6 @@ class TranslateUser(Base):
     __tablename__ = "translate_users"
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     translate_mine: Mapped[bool] = mapped_column(Boolean, default=True)
-    reads_both: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TranslationJob(Base):
@@ -42,15 +41,3 @@ class TranslationJob(Base):
     lang: Mapped[str] = mapped_column(String(8))  # answer language for notes
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class TranslationLink(Base):
-    """Which bot event translates which message, for edits and redactions."""
-
-    __tablename__ = "translation_links"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    room_id: Mapped[str] = mapped_column(String(255))
-    source_event_id: Mapped[str] = mapped_column(String(255), index=True)
-    target_lang: Mapped[str] = mapped_column(String(8))
-    outbox_id: Mapped[int] = mapped_column(Integer)
-    author: Mapped[str] = mapped_column(String(255))

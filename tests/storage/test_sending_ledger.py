@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from diabot.language import LanguageResolver
 from diabot.ledger import Ledger
 from diabot.outbox import Outbox
-from diabot.plugin import Services
 from diabot.storage import Database
 from diabot.storage.models import OutboxMessage, SentEvent
+from tests.support.services import make_services
 
 
 class Transport:
@@ -39,16 +39,12 @@ async def world(db_url):
     await db.migrate()
     transport = Transport()
     outbox = Outbox(db, transport, max_retry_wait_s=0.05)
-    services = Services(
+    services = make_services(
         db=db,
         outbox=outbox,
-        scheduler=None,
-        permissions=None,
         i18n=Catalog(),
         languages=LanguageResolver("en"),
-        router=None,
         bot_user_id="@bot:x",
-        settings=None,
     )
     yield services, transport
     await outbox.stop()

@@ -14,10 +14,11 @@ from diabot.language import LanguageResolver
 from diabot.metrics import Metrics
 from diabot.outbox import Outbox
 from diabot.permissions import Permissions
-from diabot.plugin import Plugin, Services
+from diabot.plugin import Plugin
 from diabot.privacy import Privacy
 from diabot.storage import Database
 from plugins.core.plugin import CorePlugin
+from tests.support.services import make_services
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,16 +101,14 @@ async def world(tmp_path):
     state = FakeState()
     router = Router("!")
     catalog = Catalog.from_dirs([ROOT / "diabot" / "locales", ROOT / "plugins" / "core" / "locales"])
-    services = Services(
+    services = make_services(
         db=db,
         outbox=outbox,
-        scheduler=None,
         permissions=Permissions(state, FakeDirectory(), 50, ["@admin:x"]),
         i18n=catalog,
         languages=LanguageResolver("en"),
         router=router,
         bot_user_id="@bot:x",
-        settings=None,
         privacy=Privacy(tmp_path),
         direct=FakeDirect(),
     )

@@ -18,9 +18,10 @@ from diabot.language import LanguageResolver
 from diabot.matrix.convert import convert
 from diabot.metrics import Metrics
 from diabot.outbox import Outbox
-from diabot.plugin import Plugin, Services
+from diabot.plugin import Plugin
 from diabot.storage import Database
 from diabot.storage.models import DeferredEvent, HandledEvent, OutboxMessage
+from tests.support.services import make_services
 
 ROOT = Path(__file__).resolve().parents[2]
 POLL_TYPES = ("m.poll.response", "org.matrix.msc3381.poll.response")
@@ -79,16 +80,14 @@ async def world(tmp_path):
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
     await db.migrate()
     router = Router("!")
-    services = Services(
+    services = make_services(
         db=db,
         outbox=Outbox(db),
-        scheduler=None,
         permissions=Everyone(),
         i18n=Catalog.from_dirs([ROOT / "diabot" / "locales", ROOT / "plugins" / "core" / "locales"]),
         languages=LanguageResolver("en"),
         router=router,
         bot_user_id="@bot:x",
-        settings=None,
     )
     clock = Clock()
     dispatcher = Dispatcher(services, router, Metrics(), ignore_users=[], clock=clock)

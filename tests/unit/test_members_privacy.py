@@ -21,8 +21,8 @@ from diabot.privacy import Privacy
 from diabot.resources import locale_dirs
 from diabot.sending import UnitOfWork
 from diabot.storage import Database
-from diabot.storage.models import ErasureLog, OutboxMessage, UserSetting, utcnow
-from plugins.members.models import Onboarding, Profile, ProfileEcho
+from diabot.storage.models import ErasureLog, OutboxMessage, SentEvent, UserSetting, utcnow
+from plugins.members.models import Onboarding, Profile
 from plugins.members.plugin import MembersConfig, MembersPlugin
 
 ANNA = "@anna:example.org"
@@ -92,7 +92,7 @@ async def a_member_with_an_introduction(env, **profile) -> int:
         intro.sent_event_id, intro.sent_at = "$intro", utcnow()
         session.add(intro)
         await session.flush()
-        session.add(ProfileEcho(user_id=ANNA, outbox_id=intro.id))
+        session.add(SentEvent(outbox_id=intro.id, room_id="!welcome:x", purpose="members.intro", user_id=ANNA))
     return intro.id
 
 
@@ -102,7 +102,7 @@ async def what_is_left(env) -> SimpleNamespace:
             profile=await session.get(Profile, ANNA),
             dialogue=await session.get(Onboarding, ANNA),
             setting=await session.get(UserSetting, ANNA),
-            echoes=(await session.scalars(select(ProfileEcho))).all(),
+            echoes=(await session.scalars(select(SentEvent))).all(),
             reasons=(await session.scalars(select(ErasureLog.reason))).all(),
             redactions=(
                 await session.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "m.room.redaction"))

@@ -13,10 +13,10 @@ from diabot.context import Context
 from diabot.events import Message
 from diabot.language import LanguageResolver
 from diabot.outbox import FILE_EVENT, STATE_EVENT, Outbox, PermanentSendError
-from diabot.plugin import Services
 from diabot.sending import POLL_START, Handle, Sender, UnitOfWork
 from diabot.storage import Database
 from diabot.storage.models import KeyValue, OutboxMessage, UserSetting
+from tests.support.services import make_services
 
 
 class Transport:
@@ -42,16 +42,12 @@ class Catalog:
 
 
 def services_for(db, outbox):
-    return Services(
+    return make_services(
         db=db,
         outbox=outbox,
-        scheduler=None,
-        permissions=None,
         i18n=Catalog(),
         languages=LanguageResolver("nl"),
-        router=None,
         bot_user_id="@bot:x",
-        settings=None,
     )
 
 
