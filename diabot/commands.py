@@ -21,8 +21,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from rapidfuzz import fuzz, process
-
 from .errors import UsageError
 from .events import Reaction, RoomEvent
 
@@ -300,6 +298,8 @@ class Router:
 
     def suggest(self, name: str) -> str | None:
         choices = [" ".join(k) for k in self._names]
+        from rapidfuzz import fuzz, process  # on first use: ~3 MB of RSS the idle bot never needs
+
         best = process.extractOne(name, choices, scorer=fuzz.ratio, score_cutoff=60)
         return best[0] if best else None
 

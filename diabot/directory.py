@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from rapidfuzz import fuzz, process
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -187,6 +186,8 @@ class CommunityDirectory:
                 labels.setdefault(label.lower(), theme)
         if wanted in labels:
             return labels[wanted]
+        from rapidfuzz import fuzz, process  # on first use: ~3 MB of RSS the idle bot never needs
+
         best = process.extractOne(wanted, list(labels), scorer=fuzz.WRatio, score_cutoff=FIND_CUTOFF)
         return labels[best[0]] if best is not None else None
 

@@ -107,8 +107,12 @@ class Dispatcher:
         if not event_id:
             return
         async with self.services.db.transaction() as session:
-            if await session.get(HandledEvent, event_id) is None:
-                session.add(HandledEvent(event_id=event_id, room_id=room_id))
+            await self._claim(session, event_id, room_id)
+
+    async def _claim(self, session: AsyncSession, event_id: str, room_id: str) -> bool:
+        """Record the event as handled unless it is: False if it already was."""
+        values = {"event_id": event_id, "room_id": room_id, "handled_at": utcnow()}
+        return await self.services.db.claim(session, HandledEvent, ["event_id"], values)
 
     async def _dispatch(self, event: RoomEvent) -> None:
         if not self._wants(event):
@@ -117,6 +121,9 @@ class Dispatcher:
         queued: list[OutboxMessage] = []
         try:
             async with db.transaction() as session:
+                # A read first, the handled row last: claiming the event up front
+                # would take SQLite's write lock for the whole handler, and a
+                # handler that opens a room (its own transaction) would wait on it.
                 if await session.get(HandledEvent, event.event_id) is not None:
                     return
                 ctx = await self._context(event, session)
@@ -154,13 +161,12 @@ class Dispatcher:
         self, event: RoomEvent, answer: Callable[[Context], object], commands_only: bool = False
     ) -> list[OutboxMessage]:
         async with self.services.db.transaction() as session:
-            if await session.get(HandledEvent, event.event_id) is not None:
+            if not await self._claim(session, event.event_id, event.room_id):
                 return []
             ctx = await self._context(event, session)
             # A failing passive handler (e.g. on a reaction) must not chat back.
             if not commands_only or self._is_command(event):
                 answer(ctx)
-            session.add(HandledEvent(event_id=event.event_id, room_id=event.room_id))
             return ctx.queued
 
     def _user_error(self, ctx: Context, exc: UserError) -> None:

@@ -62,6 +62,17 @@ class Outbox:
         self._retry_at: dict[str, float] = {}  # room id -> monotonic time of its next attempt
         # Handles awaiting a row's delivery (row id -> futures of its event id; None = never sent).
         self._waiters: dict[int, set[asyncio.Future[str | None]]] = {}
+        # Rows deleted by some transaction of this process (e.g. !forget), which
+        # may or may not have committed: only these are looked up before a send.
+        # Every other row goes out without a database round trip; a row withdrawn
+        # while it is being sent is redacted at once (see _deliver).
+        self._maybe_withdrawn: set[int] = set()
+        db.before_deleting(OutboxMessage, self._note_withdrawal)
+
+    def _note_withdrawal(self, row: object) -> None:
+        row_id = getattr(row, "id", None)
+        if row_id is not None and row_id not in self._done:  # a sent row's receipt going is no withdrawal
+            self._maybe_withdrawn.add(row_id)
 
     def queue(
         self, session: AsyncSession, room_id: str, content: dict, event_type: str = "m.room.message"
@@ -193,7 +204,8 @@ class Outbox:
         for row in rows:
             if row.room_id in blocked:
                 continue  # keep this room's order: its earlier message failed
-            if not await self._still_queued(row.id):
+            if row.id in self._maybe_withdrawn and not await self._still_queued(row.id):
+                self._maybe_withdrawn.discard(row.id)
                 self._resolve(row.id, None)
                 continue  # withdrawn meanwhile (e.g. !forget): never send it
             try:
@@ -266,6 +278,7 @@ class Outbox:
             if len(self._done) > 50_000:
                 self._done.clear()
             self._done.add(row_id)
+            self._maybe_withdrawn.discard(row_id)
             values["sent_at"] = utcnow()
         if event_id:
             values["sent_event_id"] = event_id

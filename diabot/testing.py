@@ -53,7 +53,7 @@ from .ratelimit import RateLimits
 from .resources import locale_dirs
 from .scheduler import Scheduler
 from .storage import Database
-from .storage.models import RoomIntent, utcnow
+from .storage.models import KnownRoom, RoomIntent, ThemeRoom, utcnow
 from .translation import ArgosEngine, Translator
 from .translation.engine import NoModel
 
@@ -161,7 +161,7 @@ class FakeRooms:
         self.messages: dict[str, Message] = {}  # event id -> what users said (for fetch_message)
         self.invites: list[tuple[str, str]] = []  # (room, user) invitations the bot sent
         self.created: list[FakeRoom] = []  # rooms the bot created, in order
-        self._failures: dict[str, list[BaseException]] = {}
+        self._failures: dict[str, list[list[Any]]] = {}  # method -> [[calls to let through, exception]]
         self._ids = itertools.count(1)
 
     # ---- arranging the world (tests) ----------------------------------------------------
@@ -207,14 +207,20 @@ class FakeRooms:
     def set_public(self, room_id: str, public: bool = True) -> None:
         self.room(room_id).join_rule = "public" if public else "invite"
 
-    def fail(self, method: str, exc: BaseException) -> None:
-        """The next call of `method` (e.g. "create_room", "invite") raises `exc`."""
-        self._failures.setdefault(method, []).append(exc)
+    def fail(self, method: str, exc: BaseException, after: int = 0) -> None:
+        """A call of `method` (e.g. "create_room", "invite") raises `exc`: the
+        next one, or the one after `after` calls that succeed."""
+        self._failures.setdefault(method, []).append([after, exc])
 
     def _maybe_fail(self, method: str) -> None:
         pending = self._failures.get(method)
-        if pending:
-            raise pending.pop(0)
+        if not pending:
+            return
+        if pending[0][0] > 0:
+            pending[0][0] -= 1
+            return
+        _, exc = pending.pop(0)
+        raise exc
 
     # ---- RoomState (permissions) ----------------------------------------------------------
 
@@ -624,6 +630,7 @@ class TestBot:
             self.busy_checks.append(self._translations_pending)
         self._ids = itertools.count(1)
         self._started: list[Plugin[Any]] = []
+        self._known_rooms: set[str] = set()
 
     @classmethod
     async def start(
@@ -685,6 +692,14 @@ class TestBot:
                 self.rooms.add_room(room_id, name=theme.nl.name)
                 self.rooms.rooms[room_id].parent = space
                 self.directory.remember(session, theme.slug, room_id, theme.nl.name, theme.de.name)
+            # In the file's order, as one by one at the first start (rows made in the same microsecond
+            # would be ordered by slug: "theme 2" must not depend on the machine's speed).
+            await session.flush()
+            first = utcnow()
+            for i, slug in enumerate(self.directory.configured):
+                row = await session.get(ThemeRoom, slug)
+                assert row is not None
+                row.created_at = first + timedelta(milliseconds=i)
 
     @property
     def space(self) -> str:
@@ -807,9 +822,19 @@ class TestBot:
     async def send_event(self, event: RoomEvent) -> Replies:
         """Any platform-neutral event through the real dispatcher; what it caused."""
         mark = len(self.transport.sent)
+        await self._known(event.room_id)
         await self.dispatcher.dispatch(event)
         await self.settle()
         return Replies(self.transport.sent[mark:])
+
+    async def _known(self, room_id: str) -> None:
+        """The sync records a room the bot is in when it first sees it (known_rooms: the room's language)."""
+        if room_id in self._known_rooms or not self.rooms.knows(room_id):
+            return
+        async with self.db.transaction() as session:
+            if await session.get(KnownRoom, room_id) is None:
+                session.add(KnownRoom(room_id=room_id, joined_ts=0))
+        self._known_rooms.add(room_id)
 
     # ---- time and background work -----------------------------------------------------
 

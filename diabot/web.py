@@ -14,6 +14,8 @@ import time
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .routes import add_plugin_routes
+
 STUCK_AFTER_S = 15
 
 
@@ -66,4 +68,5 @@ def build_web_app(app) -> web.Application:
     web_app = web.Application()
     web_app.router.add_get("/health", health)
     web_app.router.add_get("/metrics", metrics)
+    add_plugin_routes(web_app, app.plugins)
     return web_app

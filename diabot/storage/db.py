@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from ..resources import migrations_dir
 from .models import KeyValue
@@ -39,6 +45,18 @@ def alembic_config(url: str):
     # '%' would be read as interpolation by configparser.
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def head_revisions() -> set[str]:
+    """The head revisions of migrations/versions, read without importing Alembic."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revisions.update(re.findall(r"^revision(?:\s*:\s*\w+)?\s*=\s*[\"']([^\"']+)", source, re.M))
+        for line in re.findall(r"^down_revision(?:\s*:[^=]+)?\s*=\s*(.+)$", source, re.M):
+            downs.update(re.findall(r"[\"']([^\"']+)[\"']", line))
+    return revisions - downs
 
 
 def migrate(url: str, revision: str = "head") -> None:
@@ -72,10 +90,55 @@ class Database:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
 
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A session class of this database's own, so hooks (before_deleting) never
+        # reach another Database in the same process (tests run many).
+        self._session_class: type[Session] = type("DiabotSession", (Session,), {})
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=self._session_class)
+
+    def before_deleting(self, model: type, callback: Callable[[object], None]) -> None:
+        """Call `callback(row)` for every ORM delete of a `model` row, at flush
+        (before the commit, which may still roll back)."""
+
+        def check(session: Session, flush_context: object, instances: object) -> None:
+            for obj in session.deleted:
+                if isinstance(obj, model):
+                    callback(obj)
+
+        event.listen(self._session_class, "before_flush", check)
+
+    def insert_ignoring_conflict(self, model: type, key: list[str], values: dict) -> Executable:
+        """INSERT … ON CONFLICT (key) DO NOTHING; rowcount says whether it inserted."""
+        insert = sqlite_insert if self.is_sqlite else pg_insert
+        return insert(model).values(**values).on_conflict_do_nothing(index_elements=key)
+
+    async def claim(self, session: AsyncSession, model: type, key: list[str], values: dict) -> bool:
+        """Insert the row unless it exists, in one statement: True if this call inserted it."""
+        result = await session.execute(self.insert_ignoring_conflict(model, key, values))
+        return bool(getattr(result, "rowcount", 0))
 
     async def migrate(self) -> None:
-        await asyncio.to_thread(migrate, self.url)
+        """Bring the schema to the head revision. Alembic (~10 MB of RSS for
+        the life of the process) is only loaded when there is something to do,
+        and then in a child process."""
+        if await self._revisions() == head_revisions():
+            return
+        # The URL (it may hold a password) goes through stdin, not the command line.
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import sys; from diabot.storage.db import migrate; migrate(sys.stdin.read())",
+            stdin=asyncio.subprocess.PIPE,
+        )
+        await child.communicate(self.url.encode())
+        if child.returncode:
+            raise RuntimeError(f"the database migrations failed (exit {child.returncode}; see above)")
+
+    async def _revisions(self) -> set[str]:
+        try:
+            async with self.engine.connect() as conn:
+                return set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+        except Exception:  # no table yet: a new database
+            return set()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -99,8 +162,11 @@ class Database:
             return await session.scalar(select(KeyValue.value).where(KeyValue.key == key))
 
     async def set_value(self, key: str, value: str) -> None:
+        insert = sqlite_insert if self.is_sqlite else pg_insert
+        statement = insert(KeyValue).values(key=key, value=value)
+        statement = statement.on_conflict_do_update(index_elements=["key"], set_={"value": statement.excluded.value})
         async with self.transaction() as session:
-            await session.merge(KeyValue(key=key, value=value))
+            await session.execute(statement)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -87,22 +87,32 @@ class CommunityPlugin(Plugin[CommunityConfig]):
         space_id = await self._ensure_space()
         for theme in self.directory.configured.values():
             if self.directory.by_slug(theme.slug) is None:  # archived ones stay archived
+                name = room_name(theme.nl.name, theme.de.name)
                 room_id = await self.services.rooms.create_room(
-                    room_name(theme.nl.name, theme.de.name),
+                    name,
                     theme.topic(),
                     intent=theme_intent(theme.slug),
                     parent=space_id,
                     join_rule=None if theme.invite_only else "restricted",
                 )
-                await self._record(theme.slug, room_id, theme.nl.name, theme.de.name)
-                failpoints.hit(f"community:recorded:{theme.slug}")
-                log.info("created a themed room", extra={"slug": theme.slug, "room_id": room_id})
-                info = self.directory.by_slug(theme.slug)
-                assert info is not None  # recorded and committed just now
+                info = ThemeInfo(
+                    slug=theme.slug,
+                    room_id=room_id,
+                    names={"nl": theme.nl.name, "de": theme.de.name, "en": theme.en.name if theme.en else name},
+                    translation=theme.translation,
+                    suggest=theme.suggest,
+                    welcome=theme.welcome,
+                    archived=False,
+                    invite_only=theme.invite_only,
+                )
                 await self._configure(space_id, info)
                 failpoints.hit(f"community:configured:{theme.slug}")
                 await self._invite(room_id, self.moderators)
                 failpoints.hit(f"community:invited:{theme.slug}")
+                # Recorded last: a stop before this replays every step (each idempotent) with the same room.
+                await self._record(theme.slug, room_id, theme.nl.name, theme.de.name)
+                failpoints.hit(f"community:recorded:{theme.slug}")
+                log.info("created a themed room", extra={"slug": theme.slug, "room_id": room_id})
         # Every start: rooms of older versions (and changed themes) get the state they should have.
         for info in self.directory.themes():
             await self._configure(space_id, info)

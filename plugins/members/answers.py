@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from rapidfuzz import fuzz, process
-
 # From the DIA documents: what members can exchange.
 RESOURCES = (
     "knowledge",
@@ -68,6 +66,8 @@ def _norm(text: str) -> str:
 
 def is_skip(text: str) -> bool:
     t = _norm(text)
+    from rapidfuzz import fuzz, process  # on first use: ~3 MB of RSS the idle bot never needs
+
     return t in SKIP or bool(process.extractOne(t, SKIP, scorer=fuzz.ratio, score_cutoff=85))
 
 
@@ -79,6 +79,8 @@ def yes_no(text: str) -> bool | Skip | None:
         return t in YES
     if is_skip(t):
         return SKIPPED
+    from rapidfuzz import fuzz, process  # on first use: ~3 MB of RSS the idle bot never needs
+
     best = process.extractOne(t, YES + NO, scorer=fuzz.ratio, score_cutoff=75)
     return None if best is None else best[0] in YES
 
@@ -109,6 +111,8 @@ def choices(text: str, options: list[tuple[str, list[str]]], multi: bool) -> lis
                 return None
             picked.append(options[int(part) - 1][0])
             continue
+        from rapidfuzz import fuzz, process  # on first use: ~3 MB of RSS the idle bot never needs
+
         best = process.extractOne(part, list(labels), scorer=fuzz.WRatio, score_cutoff=80)
         if best is None:
             return None

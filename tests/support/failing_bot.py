@@ -26,7 +26,7 @@ from diabot.matrix import creation
 def mark_before_create_room() -> None:
     create = creation.RoomCreator._create
 
-    async def create_after_failpoint(self, name, topic, intent, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def create_after_failpoint(self, name, topic, intent, *args, **kwargs):
         failpoints.hit(f"before-create-room:{intent}")
         return await create(self, name, topic, intent, *args, **kwargs)
 
@@ -37,6 +37,7 @@ if __name__ == "__main__":
     failpoints.install(failpoints.FileFailpoints(Path(sys.argv[1])))
     mark_before_create_room()
     if "DIABOT_TEST_RETRY_FIRST_S" in os.environ:
+        assert isinstance(dispatch.RETRY_FIRST, timedelta), "the dispatcher's first back-off moved"
         dispatch.RETRY_FIRST = timedelta(seconds=float(os.environ["DIABOT_TEST_RETRY_FIRST_S"]))
     # Enabled like any plugin (plugins: {roomtest: {}}); it exists only in test runs.
     sys.modules["plugins.roomtest"] = tests.support.roomtest

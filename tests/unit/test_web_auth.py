@@ -35,6 +35,7 @@ def fake_app(web: dict):
         metrics=Metrics(),
         matrix=SimpleNamespace(last_sync=time.monotonic(), stuck_since=None),
         outbox=SimpleNamespace(pending_count=pending_count),
+        plugins=[],
     )
 
 
