@@ -59,8 +59,7 @@ class OnboardingDialogue:
             await self.open_direct_chat(ctx, user_id)
 
     async def open_direct_chat(self, ctx: Context, user_id: str) -> Onboarding | None:
-        limits = self.services.limits
-        if limits is not None and not limits.allows("direct_chats", user_id):
+        if not self.services.limits.allows("direct_chats", user_id):
             log.warning("not opening another direct chat: per-user limit", extra={"room_id": ctx.room_id})
             return None
         guess = a.guess_language(user_id)
