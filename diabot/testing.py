@@ -488,9 +488,6 @@ class FakeEngine(ArgosEngine):
         self.calls.append((hop, list(sentences)))
         return [f"{s} [{hop[1]}]" for s in sentences]
 
-    def loaded(self) -> int:
-        return len(self._packages)
-
 
 class WordIdentifier:
     """Language id by a few common words (tests write clear sentences)."""

@@ -184,6 +184,3 @@ class ArgosEngine:
                 value = value[len(pkg.target_prefix) :]
             out.append(value.strip())
         return out
-
-    def loaded(self) -> int:
-        return len(self._translators)
