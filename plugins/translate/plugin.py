@@ -31,6 +31,19 @@ def _ours(entries: list[LedgerEntry]) -> list[LedgerEntry]:
     return [entry for entry in entries if entry.purpose in (TRANSLATION, EDIT)]
 
 
+# The room modes by the words members use for them (nl / de / en).
+MODE_WORDS = {
+    "auto": "auto",
+    "automatisch": "auto",
+    "reactions": "reactions",
+    "reacties": "reactions",
+    "reaktionen": "reactions",
+    "off": "off",
+    "uit": "off",
+    "aus": "off",
+}
+
+
 class TranslatePlugin(Plugin[TranslateConfig]):
     name = "translate"
 
@@ -199,9 +212,10 @@ class TranslatePlugin(Plugin[TranslateConfig]):
         de=("übersetze modus", "uebersetze modus"),
         help="translate.mode.help",
         perm=Perm.ROOM_MODERATOR,
-        args=(Arg("mode", choices=("auto", "reactions", "off")),),
+        args=(Arg("mode", choices=tuple(MODE_WORDS)),),
     )
     async def set_mode(self, ctx: Context, mode: str) -> None:
+        mode = MODE_WORDS[mode]
         row = await ctx.session.get(TranslateRoom, ctx.room_id)
         if row is None:
             ctx.session.add(TranslateRoom(room_id=ctx.room_id, mode=mode))
