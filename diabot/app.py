@@ -4,8 +4,6 @@ them in one place (reverse order on the way down)."""
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import logging
 import signal
 from contextlib import AsyncExitStack
@@ -13,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from .commands import Router
-from .config import Settings, resolve_config_paths
+from .config import Settings
 from .direct import DirectChats
 from .directory import CommunityDirectory, load_themes
 from .dispatch import Dispatcher
-from .errors import ConfigError
 from .i18n import Catalog
 from .invites import InvitePolicy
 from .language import LanguageResolver
@@ -28,7 +24,8 @@ from .matrix import MatrixClient
 from .metrics import Metrics
 from .outbox import Outbox
 from .permissions import Permissions
-from .plugin import Plugin, PluginConfig, Services
+from .plugin import Plugin, Services
+from .plugin_loader import plugin_configs
 from .privacy import Privacy
 from .ratelimit import RateLimits
 from .resources import locale_dirs
@@ -38,37 +35,6 @@ from .tasks import cancel_and_wait
 from .web import build_web_app
 
 log = logging.getLogger(__name__)
-
-
-def load_plugin_class(name: str) -> type[Plugin[Any]]:
-    module = importlib.import_module(f"plugins.{name}.plugin")
-    for obj in vars(module).values():
-        if inspect.isclass(obj) and issubclass(obj, Plugin) and obj is not Plugin and obj.name == name:
-            return obj
-    raise ConfigError([f"plugins.{name}: the plugin module defines no Plugin named {name!r}"])
-
-
-def plugin_configs(settings: Settings) -> dict[str, tuple[type[Plugin[Any]], PluginConfig]]:
-    """Validate every enabled plugin's own settings up front (check-config too)."""
-    out: dict[str, tuple[type[Plugin[Any]], PluginConfig]] = {}
-    problems: list[str] = []
-    for name, raw in settings.plugins.items():
-        try:
-            cls = load_plugin_class(name)
-        except ModuleNotFoundError:
-            problems.append(f"plugins.{name}: no such plugin (expected plugins/{name}/plugin.py)")
-            continue
-        try:
-            config = cls.Config.model_validate(raw or {})
-            resolve_config_paths(config, settings)
-            out[name] = (cls, config)
-        except ValidationError as exc:
-            for err in exc.errors():
-                path = ".".join(["plugins", name, *map(str, err["loc"])])
-                problems.append(f"{path}: {err['msg']}")
-    if problems:
-        raise ConfigError(problems)
-    return out
 
 
 def secure_data_dir(data_dir: Path) -> None:

@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     try:
         settings = load_settings(args.config)
-        from .app import plugin_configs
         from .directory import load_themes
+        from .plugin_loader import plugin_configs
 
         plugin_configs(settings)
         load_themes(settings.themes_file)

@@ -23,8 +23,6 @@ call returns. No nio here: the harness must work without a homeserver.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import itertools
 import shutil
 import tempfile
@@ -48,6 +46,7 @@ from .metrics import Metrics
 from .outbox import LEAVE_EVENT, STATE_EVENT, Outbox, PermanentSendError
 from .permissions import Permissions
 from .plugin import Plugin, PluginConfig, Services
+from .plugin_loader import load_plugin_class
 from .privacy import Privacy
 from .ratelimit import RateLimits
 from .resources import locale_dirs
@@ -531,15 +530,6 @@ async def _migrated_copy(target: Path) -> None:
     shutil.copyfile(_template_db, target)
 
 
-def _plugin_class(name: str) -> type[Plugin[Any]]:
-    """plugins.<name>.plugin's Plugin (as diabot.app loads it; that module imports the Matrix edge)."""
-    module = importlib.import_module(f"plugins.{name}.plugin")
-    for obj in vars(module).values():
-        if inspect.isclass(obj) and issubclass(obj, Plugin) and obj is not Plugin and obj.name == name:
-            return obj
-    raise LookupError(f"plugins.{name}.plugin defines no Plugin named {name!r}")
-
-
 class TestBot:
     """See the module docstring. Build it with `await TestBot.start(...)`."""
 
@@ -616,7 +606,7 @@ class TestBot:
         )
         self.plugins: dict[str, Plugin[Any]] = {}
         for name in names:
-            plugin_cls = given.get(name) or _plugin_class(name)
+            plugin_cls = given.get(name) or load_plugin_class(name)
             plugin_settings: PluginConfig = plugin_cls.Config.model_validate(settings.plugins.get(name) or {})
             plugin = plugin_cls(self.services, plugin_settings)
             self.dispatcher.add_plugin(plugin)

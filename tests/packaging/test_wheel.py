@@ -118,7 +118,7 @@ def test_installed_resources_come_from_the_wheel(installed, deployment):
 import json, sys
 import diabot, migrations, plugins
 from diabot.config import load_settings
-from diabot.app import plugin_configs
+from diabot.plugin_loader import plugin_configs
 from diabot.i18n import Catalog
 from diabot.resources import default_themes_file, locale_dirs, migrations_dir, plugin_model_modules
 settings = load_settings(__import__("pathlib").Path(sys.argv[1]))

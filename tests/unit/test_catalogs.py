@@ -42,7 +42,7 @@ def test_problems_are_detected():
 
 
 def test_every_command_help_key_exists():
-    from diabot.app import load_plugin_class
+    from diabot.plugin_loader import load_plugin_class
 
     catalog = Catalog.from_dirs(DIRS)
     router = Router()
