@@ -4,34 +4,39 @@ current one, in the same run. Prints one table.
 
 - old ms: the old split_pieces + sentences on the whole input (what ran on
   the event loop for every message before).
-- new ms: the current split_pieces + sentences on the whole input, no cap.
+- new ms: the current `plan` (whole sentences with placeholders, pysbd on
+  the masked lines) on the whole input, no cap.
 - bot ms: what the bot does now: only the first `max_chars` (4000), cut
   with `cut`, in the translator's worker thread.
 
     .venv/bin/python bench/segment_worst.py [--size 60000] [--repeat 3] [--lang nl]
 
-On the 2-core test machine (60 KB, median of 3; the old abbreviations case
-alone takes ~3.5 minutes):
+On the 2-core test machine (60 KB, one run each; the old abbreviations case
+alone takes over a minute). Measured with whole sentences and placeholders
+(`plan`); the piecewise split it replaced took 15 ms (a@a.a), 136 ms (mixed
+chat) and 1091 ms (abbreviations) in the same run: pysbd now sees whole
+lines (URLs and e-mail addresses masked) instead of the pieces between
+protected spans.
 
     input                     size     old ms    new ms    ratio   bot ms
-    letters, no spaces       60000    13488.6      38.6   349.5x      2.6
-    a@a.a, no spaces         60000       12.4      12.1     1.0x      0.8
-    dots                     60000     5852.7      31.7   184.5x      2.1
-    a. a. (no spaces)        60000     9849.5     181.0    54.4x     11.8
-    digits                   60000        3.1       1.5     2.1x      0.1
-    @ + letters              60000        1.6      40.9    0.04x      2.8
-    http://. repeated        60000        1.8       1.8     1.0x      0.1
-    backtick runs            60000     1573.9      47.8    32.9x      2.6
-    glossary + numbers       60000     9107.3      60.3   151.1x      3.3
-    plain words              60000     7084.5      16.1   438.7x      1.1
-    short sentences          60000     7798.7     279.5    27.9x     19.0
-    abbreviations (Mr.)      60000    67817.6    1183.7    57.3x     75.5
-    numbered (1. )           60000        2.6       1.3     2.0x      0.1
-    mixed chat, 60 KB        60000      523.3     141.0     3.7x      9.2
+    letters, no spaces       60000    12074.8      47.8  252.61x      3.2
+    a@a.a, no spaces         60000       11.4      36.1    0.32x      1.5
+    dots                     60000     5716.5      39.6  144.30x      3.0
+    a. a. (no spaces)        60000     8807.5     212.0   41.55x     16.6
+    digits                   60000        3.5       2.5    1.37x      0.2
+    @ + letters              60000        1.7      54.3    0.03x      3.5
+    http://. repeated        60000        1.8       2.2    0.84x      0.2
+    backtick runs            60000     1485.0      78.2   19.00x      4.3
+    glossary + numbers       60000     9162.7      57.0  160.66x      3.9
+    plain words              60000     6713.7      26.7  251.20x      1.8
+    short sentences          60000     6970.2     309.4   22.53x     20.8
+    abbreviations (Mr.)      60000    69568.3    1186.4   58.64x     79.5
+    numbered (1. )           60000        5.2       2.8    1.84x      0.1
+    mixed chat, 60 KB        60000      578.2     272.9    2.12x     17.3
 
-"@ + letters" got slower (0.002 -> 0.04 s, still linear): an @mention is
-now at most 255 characters, so the rest of the run is text and goes
-through the bounded e-mail pattern.
+"@ + letters" got slower (0.002 -> 0.05 s, still linear): an @mention is
+at most 255 characters, so the rest of the run is text and goes through
+the bounded e-mail pattern.
 """
 
 from __future__ import annotations
@@ -142,9 +147,7 @@ def old_segment(text, lang):
 
 
 def new_segment(text, lang):
-    return [
-        segment.sentences(p.text, lang) if p.translate else None for p in segment.split_pieces(text, GLOSSARY, "de")
-    ]
+    return segment.plan(text, GLOSSARY, lang, "de")
 
 
 def bot_segment(text, lang):

@@ -8,7 +8,6 @@ bot. Ctrl-C stops everything; demo-data/ survives for the next run.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sqlite3
 import subprocess
@@ -55,22 +54,27 @@ def wait_for_space(db: Path, timeout: float = 90) -> dict[str, str]:
     raise TimeoutError("the bot did not create the community space in time; see demo-data/bot.log")
 
 
-def invite_members(server: SynapseServer, creds: dict[str, dict], rooms: dict[str, str]) -> None:
-    """The moderator joins the space and invites the two demo members; when
-    they accept, the bot starts its onboarding chat with them."""
+def invite_members(server: SynapseServer, creds: dict[str, dict], rooms: dict[str, str]) -> dict[str, str]:
+    """The moderator joins the space and invites the two demo members who are not in it yet;
+    when they accept, the bot starts its onboarding chat with them. Returns each member's
+    membership of the space as it is now ("invite", or "join" on a later start)."""
     mod = creds["moderator"]["access_token"]
     for _slug, room in rooms.items():
         _api(server, "POST", f"/_matrix/client/v3/join/{urllib.parse.quote(room)}", mod, {})
     space = rooms["_space"]
+    members = _api(server, "GET", f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/members", mod, None)
+    state = {e["state_key"]: e["content"].get("membership") for e in members.get("chunk", [])}
+    out = {}
     for name in ("jan", "katrin"):
-        status, data = server.request(
-            "POST",
-            f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/invite",
-            {"user_id": creds[name]["user_id"]},
-            token=mod,
-        )
-        if status >= 400 and "already" not in json.dumps(data):
-            raise RuntimeError(f"invite {name}: {status} {data}")
+        user_id = creds[name]["user_id"]
+        if state.get(user_id) not in ("join", "invite"):
+            status, data = server.request(
+                "POST", f"/_matrix/client/v3/rooms/{urllib.parse.quote(space)}/invite", {"user_id": user_id}, token=mod
+            )
+            if status >= 400:
+                raise RuntimeError(f"invite {name}: {status} {data}")
+        out[name] = state.get(user_id) or "invite"
+    return out
 
 
 def main() -> int:
@@ -107,15 +111,21 @@ def main() -> int:
         if bot.poll() is not None:
             print((data / "bot.log").read_text()[-3000:])
             return 1
-        invite_members(server, creds, rooms)
+        memberships = invite_members(server, creds, rooms)
         print("\n  diabot demo is running\n")
         print(f"  Homeserver:   {server.url}   (server name: {server.server_name})")
         print("  Logins (username / password), e.g. in Element: 'Sign in' → edit homeserver:")
         for name in ("moderator", "jan", "katrin"):
             print(f"    {name:<10} / {PEOPLE[name]}")
         print(f"  Bot:          {creds['diabot']['user_id']}  — try !help, !hulp, !hilfe, !ping")
-        print(f"  Space:        {rooms['_space']} with {len(rooms) - 1} themed rooms (jan and katrin have an invite;")
-        print("                accepting it starts the bot's onboarding chat)")
+        print(f"  Space:        {rooms['_space']} with {len(rooms) - 1} themed rooms")
+        for name, membership in memberships.items():
+            said = (
+                "has an invite: accepting it starts the bot's onboarding chat"
+                if membership == "invite"
+                else "is a member"
+            )
+            print(f"    {name:<10} {said}")
         print("  Translation:  no model is installed (nothing can be downloaded here); see README, 'Translation'")
         print(f"  Health:       http://127.0.0.1:8080/health   Logs: {data / 'bot.log'}")
         print("\n  Ctrl-C stops the bot and Synapse; demo-data/ is kept.\n", flush=True)

@@ -295,6 +295,6 @@ def _check_name(name: str) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["ensure"]:
-        print(ensure_postgres_installed())
+        print(f"PostgreSQL for the tests: {ensure_postgres_installed()}")
     else:
         sys.exit("usage: python -m devtools.postgres ensure")

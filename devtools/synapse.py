@@ -399,6 +399,6 @@ class SynapseServer:
 if __name__ == "__main__":
     # `python3 -m devtools.synapse ensure`: install Synapse into its venv ahead of time.
     if sys.argv[1:] == ["ensure"]:
-        print(ensure_synapse_venv())
+        print(f"Synapse for the tests: {ensure_synapse_venv()}")
     else:
         sys.exit("usage: python3 -m devtools.synapse ensure")

@@ -32,6 +32,7 @@ from .resources import locale_dirs
 from .scheduler import Scheduler
 from .storage import Database
 from .tasks import cancel_and_wait
+from .translation.engine import MODELS_CHECK_S
 from .web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,12 @@ class App:
         if settings.translation.enabled:
             from .translation import build_translator
 
-            self.translator = build_translator(settings.translation)
+            self.translator = build_translator(settings.translation, on_fallback=self.metrics.translation_piecewise.inc)
         self.i18n = Catalog.from_dirs(
-            locale_dirs(list(settings.plugins)), prefix=settings.bot.command_prefix, timezone=settings.bot.timezone
+            locale_dirs(list(settings.plugins)),
+            prefix=settings.bot.command_prefix,
+            timezone=settings.bot.timezone,
+            german_address=settings.bot.german_address,
         )
         self.services = Services(
             db=self.db,
@@ -113,6 +117,8 @@ class App:
             stack.callback(self.scheduler.shutdown)
             if self.translator is not None:
                 stack.callback(self.translator.close)
+                # Models installed while the bot runs (`diabot models install`) are picked up.
+                self.scheduler.every("translation.models", MODELS_CHECK_S, self.translator.refresh_models)
             # Keep handled_events to the replay window (plus a margin).
             window = 2 * self.settings.bot.max_event_age_s
             self.scheduler.every("core.prune", 3600, self.dispatcher.prune, window)

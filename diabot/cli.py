@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import load_settings
+from .config import Settings, load_settings
 from .errors import ConfigError
 
 EXIT_CONFIG = 2
@@ -19,14 +19,21 @@ EXIT_IDENTITY = 3
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diabot", description="Matrix bot for the NL/DE entrepreneurs' network")
     parser.add_argument("-c", "--config", type=Path, default=Path("config/diabot.yaml"), help="YAML settings file")
+    # `-c` also after the command (`diabot models install -c X nl-en`); SUPPRESS keeps the one given before it.
+    config_after = argparse.ArgumentParser(add_help=False)
+    config_after.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS, help="YAML settings file")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("run", help="run the bot (applies migrations first)")
-    sub.add_parser("migrate", help="apply database migrations and exit")
-    sub.add_parser("check-config", help="validate the configuration and exit")
-    identity = sub.add_parser("identity", help="the bot's cross-signed identity: status | reset")
+    sub.add_parser("run", help="run the bot (applies migrations first)", parents=[config_after])
+    sub.add_parser("migrate", help="apply database migrations and exit", parents=[config_after])
+    sub.add_parser("check-config", help="validate the configuration and exit", parents=[config_after])
+    identity = sub.add_parser(
+        "identity", help="the bot's cross-signed identity: status | reset", parents=[config_after]
+    )
     identity.add_argument("action", choices=("status", "reset"))
     identity.add_argument("--yes", action="store_true", help="reset without asking (scripts)")
-    models = sub.add_parser("models", help="translation models: list | status | install X | remove X")
+    models = sub.add_parser(
+        "models", help="translation models: list | status | install X… | remove X", parents=[config_after]
+    )
     models.add_argument("action", nargs="*", default=["status"])
     return parser
 
@@ -47,10 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_CONFIG
+    placeholder = _placeholder_password(settings)
     if args.cmd == "check-config":
         print(f"{args.config}: OK")
+        if placeholder:
+            print(f"warning: {placeholder}; `diabot run` refuses to start with it")
         _identity_advice(settings)
         return 0
+    if args.cmd == "run" and placeholder:
+        print(f"configuration error in {args.config}:\n  - {placeholder}", file=sys.stderr)
+        return EXIT_CONFIG
 
     if args.cmd == "identity":
         from .matrix.identity_cli import main as identity_main
@@ -83,6 +96,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"identity: {exc}", file=sys.stderr)
         return EXIT_IDENTITY
     return 0
+
+
+def _placeholder_password(settings: Settings) -> str | None:
+    """The example config's password left in place: a start would only fail to log in (or,
+    worse, work on a test server someone set up with it)."""
+    password = settings.matrix.password
+    if settings.matrix.access_token is None and password is not None and password.get_secret_value() == "change-me":
+        return (
+            "matrix.password is still the example's placeholder \"change-me\": set the bot's password "
+            "(better: in DIABOT_MATRIX_PASSWORD)"
+        )
+    return None
 
 
 def _identity_advice(settings) -> None:

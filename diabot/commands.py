@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -63,12 +63,37 @@ class Arg:
     name: str
     help: str = ""  # i18n key describing the value, shown in usage
     optional: bool = False
-    choices: tuple[str, ...] = ()
+    # The words allowed; per language ({"nl": (...), "de": (...), "en": (...)}) when they are
+    # names a user types in their own language: all are accepted, usage shows the user's own.
+    choices: tuple[str, ...] | Mapping[str, tuple[str, ...]] = ()
+    synonyms: tuple[str, ...] = ()  # accepted as well, never shown
     rest: bool = False
     variadic: bool = False
     at_least: int | None = None
     at_most: int | None = None
     type: ArgType = str
+
+
+def allowed_choices(arg: Arg) -> tuple[str, ...]:
+    shown = arg.choices.values() if isinstance(arg.choices, Mapping) else [arg.choices]
+    return tuple(dict.fromkeys(word for words in [*shown, arg.synonyms] for word in words))
+
+
+def choices_in(arg: Arg, lang: str) -> tuple[str, ...]:
+    """The choices a user of `lang` is shown."""
+    if isinstance(arg.choices, Mapping):
+        return arg.choices.get(lang) or arg.choices.get("en") or allowed_choices(arg)
+    return arg.choices
+
+
+@dataclass(frozen=True)
+class ChoiceList:
+    """A bad_choice error's list of choices, written out in the reader's language."""
+
+    arg: Arg
+
+    def words(self, lang: str) -> str:
+        return ", ".join(choices_in(self.arg, lang))
 
 
 @dataclass(frozen=True)
@@ -268,6 +293,25 @@ class Router:
         own = spec.aliases.get(lang, ())
         return own[0] if own else spec.name
 
+    def language_of(self, body: str) -> str | None:
+        """The language of the command word in `body` ("!profil" → de, "!profiel" → nl), if
+        only one language has that word: a member who has not chosen a language is answered
+        in the one they just typed in."""
+        if not self.is_command(body):
+            return None
+        words = [w.lower() for w in body[len(self.prefix) :].split()[:3]]
+        for n in range(len(words), 0, -1):
+            bound = self._names.get(tuple(words[:n]))
+            if bound is None:
+                continue
+            used = " ".join(words[:n])
+            spec = bound.spec
+            langs = {lang for lang, names in spec.aliases.items() if used in names}
+            if used == spec.name and (spec.aliases.get("nl") or spec.aliases.get("de")):
+                langs.add("en")  # a name nobody translated (!wg) is no language's word
+            return langs.pop() if len(langs) == 1 else None
+        return None
+
     def is_command(self, body: str) -> bool:
         return body.startswith(self.prefix) and len(body) > len(self.prefix) and not body[len(self.prefix)].isspace()
 
@@ -353,10 +397,19 @@ class Router:
         """`label_of` turns an argument name into the user's word for it."""
         parts = [f"{self.prefix}{self.display_name(spec, lang)}"]
         for arg in spec.args:
-            label = "|".join(arg.choices) if arg.choices else label_of(arg.name)
+            inline = arg.choices and not isinstance(arg.choices, Mapping)
+            label = "|".join(choices_in(arg, lang)) if inline else label_of(arg.name)
             label = f"{label}…" if arg.rest or arg.variadic else label
             parts.append(f"[{label}]" if arg.optional else f"<{label}>")
         return " ".join(parts)
+
+    def choice_lines(self, spec: CommandSpec, lang: str, label_of: Callable[[str], str] = str) -> list[str]:
+        """Below the usage line: the words of each per-language choice, in the user's language."""
+        return [
+            f"{label_of(arg.name)}: {', '.join(choices_in(arg, lang))}"
+            for arg in spec.args
+            if isinstance(arg.choices, Mapping)
+        ]
 
     def find(self, name: str) -> BoundCommand | None:
         return self._names.get(tuple(name.lower().lstrip(self.prefix).split()))
@@ -364,8 +417,8 @@ class Router:
 
 def _convert(arg: Arg, text: str) -> Any:
     if arg.choices:
-        if text.lower() not in arg.choices:
-            raise UsageError("core.error.bad_choice", arg=arg.name, value=text, choices=", ".join(arg.choices))
+        if text.lower() not in allowed_choices(arg):
+            raise UsageError("core.error.bad_choice", arg=arg.name, value=text, choices=ChoiceList(arg))
         text = text.lower()
     if isinstance(arg.type, Offloaded):
         return Pending(arg, text)

@@ -62,6 +62,8 @@ class MatrixSettings(_Strict):
 class BotSettings(_Strict):
     command_prefix: str = Field(default="!", min_length=1, max_length=3)
     default_language: Language = "nl"
+    # How German texts address members: "sie" (what a business association expects) or "du".
+    german_address: Literal["sie", "du"] = "sie"
     # The community's time zone (IANA name): dates members type are read in it.
     timezone: str = "Europe/Amsterdam"
     # Commands older than this are not answered after downtime.
@@ -206,6 +208,12 @@ class Settings(_Strict):
     plugins: dict[str, dict[str, Any]] = {"core": {}}
     # The config file's folder: relative paths in the file are taken from there (None: as given).
     _base_dir: Path | None = PrivateAttr(default=None)
+    # The file as given with -c (None: not read from a file): what the bot tells operators to pass again.
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        return self._config_file
 
     def resolve_path(self, path: Path) -> Path:
         """A path from the config file, relative to the file's folder (not the working directory)."""
@@ -311,4 +319,6 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([f"{path}: not valid YAML{where}"]) from None
     # Relative data dirs are relative to the config file, not the cwd.
-    return parse_settings(raw, env, base_dir=path.resolve().parent)
+    settings = parse_settings(raw, env, base_dir=path.resolve().parent)
+    settings._config_file = path
+    return settings

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .events import Message, RoomEvent
+from .formatting import code_span
 from .sending import Handle, Sender
 from .storage.models import OutboxMessage
 
 if TYPE_CHECKING:
+    from .commands import CommandSpec
     from .plugin import Services
 
 
@@ -40,8 +42,14 @@ class Context(Sender):
         key = f"arg.{name}"
         return self.t(key) if self.services.i18n.has(key) else name
 
-    def usage(self, spec) -> str:
+    def usage(self, spec: CommandSpec) -> str:
         return self.services.router.usage(spec, self.lang, self.arg_label)
+
+    def usage_markdown(self, spec: CommandSpec) -> str:
+        """The usage line as code, and below it the words a choice takes in the user's language."""
+        router = self.services.router
+        lines = [code_span(self.usage(spec)), *router.choice_lines(spec, self.lang, self.arg_label)]
+        return "  \n".join(lines)
 
     def reply_markdown(self, markdown: str, *, mentions: list[str] | None = None) -> Handle:
         """Queue an m.notice answering the event (in its thread if it has one)."""

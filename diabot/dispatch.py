@@ -24,11 +24,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .commands import Handler, HandlerSpec, Invocation, Perm, Router, Unknown, handler_spec
+from .commands import ChoiceList, Handler, HandlerSpec, Invocation, Perm, Router, Unknown, handler_spec
 from .context import Context
 from .errors import Forbidden, TransientError, UsageError, UserError
 from .events import Message, RoomEvent, Unusable, event_from_dict
-from .formatting import code_span
+from .formatting import Markdown
 from .metrics import Metrics
 from .plugin import Plugin, Services
 from .ratelimit import Verdict
@@ -154,7 +154,8 @@ class Dispatcher:
             self.services.outbox.notify(queued)
 
     async def _context(self, event: RoomEvent, session: AsyncSession) -> Context:
-        lang = await self.services.languages.for_user(session, event.sender, event.room_id)
+        hint = self.services.router.language_of(event.body) if isinstance(event, Message) else None
+        lang = await self.services.languages.for_user(session, event.sender, event.room_id, hint)
         return Context(event, session, lang, self.services)
 
     async def _answer_in_new_transaction(
@@ -176,8 +177,7 @@ class Dispatcher:
         text = ctx.t(exc.key, **params)
         spec = getattr(exc, "spec", None)
         if isinstance(exc, UsageError) and spec is not None:
-            usage = ctx.usage(spec)
-            text = f"{text}\n\n{ctx.t('core.usage', usage=code_span(usage))}"
+            text = f"{text}\n\n{ctx.t('core.usage', usage=Markdown(ctx.usage_markdown(spec)))}"
         ctx.reply_markdown(text)
 
     def _readable(self, ctx: Context, value: Any) -> Any:
@@ -186,6 +186,8 @@ class Dispatcher:
             return self.services.i18n.datetime(ctx.lang, value, tz=self.zone)
         if isinstance(value, date):
             return self.services.i18n.date(ctx.lang, value)
+        if isinstance(value, ChoiceList):
+            return value.words(ctx.lang)
         return value
 
     async def _run(self, ctx: Context) -> None:
@@ -211,7 +213,8 @@ class Dispatcher:
                     name=parsed.name,
                     suggestion=f"{self.router.prefix}{parsed.suggestion}",
                 )
-            else:
+            elif self.services.rooms.member_count(event.room_id) <= 2:
+                # Only in a chat with the bot alone: in a shared room another bot may own this command.
                 ctx.reply("core.error.unknown", name=parsed.name, help=f"{self.router.prefix}help")
             return
         assert isinstance(parsed, Invocation)

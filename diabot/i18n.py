@@ -9,6 +9,11 @@ A text may instead be a mapping of CLDR plural categories to texts
 by the language's plural rule (Babel). `{p}` is always the configured command
 prefix, so a catalog never hard-codes `!`.
 
+German addresses the reader with "Sie" (what members of a business
+association expect from a bot). A folder may hold `de.du.yaml`: the same keys
+in the "du" form, used instead when the community chooses `german_address:
+du`. Only texts that address the reader are in it; the rest is shared.
+
 Catalog texts are markdown; placeholder values are plain text and are
 escaped (diabot.formatting.escape_md) unless they are `Markdown` the bot
 built itself. So a company name or a quoted argument can never turn into a
@@ -42,6 +47,7 @@ _AT_TIME = {"nl": "{date} om {time}", "de": "{date} um {time}", "en": "{date} at
 
 Text = str | dict[str, str]  # a plain text, or plural forms by CLDR category
 Width = Literal["full", "long", "medium", "short"]
+GermanAddress = Literal["sie", "du"]
 log = logging.getLogger(__name__)
 
 
@@ -83,18 +89,27 @@ class Catalog:
         *,
         prefix: str = "!",
         timezone: str | dt.tzinfo | None = None,
+        german_address: GermanAddress = "sie",
     ):
         self.texts: dict[str, dict[str, Text]] = {lang: dict((texts or {}).get(lang, {})) for lang in LANGUAGES}
+        # The "du" forms of German texts; always loaded, so the catalog test checks them whatever the config says.
+        self.german_du: dict[str, Text] = {}
+        self.german_address = german_address
         self.prefix = prefix
         # The community's zone; None formats a datetime in its own zone.
         self.timezone: dt.tzinfo | None = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
 
     @classmethod
     def from_dirs(
-        cls, dirs: Iterable[Traversable], *, prefix: str = "!", timezone: str | dt.tzinfo | None = None
+        cls,
+        dirs: Iterable[Traversable],
+        *,
+        prefix: str = "!",
+        timezone: str | dt.tzinfo | None = None,
+        german_address: GermanAddress = "sie",
     ) -> Catalog:
         """`dirs`: folders (Path or importlib.resources Traversable) holding <lang>.yaml files."""
-        catalog = cls(prefix=prefix, timezone=timezone)
+        catalog = cls(prefix=prefix, timezone=timezone, german_address=german_address)
         for folder in dirs:
             catalog.load_dir(folder)
         return catalog
@@ -109,6 +124,20 @@ class Catalog:
                 if key in self.texts[lang]:
                     raise ValueError(f"duplicate i18n key {key!r} in {path}")
                 self.texts[lang][key] = _load_text(key, raw, path)
+        path = folder / "de.du.yaml"
+        if path.is_file():
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for key, raw in data.items():
+                if key not in self.texts["de"]:
+                    raise ValueError(f'{path}: {key!r} has no "Sie" form in de.yaml beside it')
+                if key in self.german_du:
+                    raise ValueError(f"duplicate i18n key {key!r} in {path}")
+                self.german_du[key] = _load_text(key, raw, path)
+
+    def _text(self, lang: str, key: str) -> Text | None:
+        if lang == "de" and self.german_address == "du" and key in self.german_du:
+            return self.german_du[key]
+        return self.texts.get(lang, {}).get(key)
 
     def has(self, key: str) -> bool:
         return key in self.texts["en"]
@@ -117,7 +146,7 @@ class Catalog:
         """The text in markdown, with `params` escaped unless they are
         `Markdown` (opt-out for markup the bot made, e.g. a code span).
         `p` (the command prefix) is always given; `count` picks a plural form."""
-        text = self.texts.get(lang, {}).get(key)
+        text = self._text(lang, key)
         if text is None:
             # The catalog test keeps this from happening; degrade, don't crash.
             log.warning("missing i18n key", extra={"key": key, "lang": lang})
@@ -196,6 +225,8 @@ class Catalog:
                     if unknown := sorted(set(text) - PLURAL_CATEGORIES):
                         out.append(f"{key}: unknown plural categories in {lang}: {', '.join(unknown)}")
             shapes = {lang: placeholders(text) - {"p"} for lang, text in present.items() if text is not None}
+            if key in self.german_du:
+                shapes["de (du)"] = placeholders(self.german_du[key]) - {"p"}
             if len({frozenset(s) for s in shapes.values()}) > 1:
                 out.append(f"{key}: placeholders differ {shapes}")
         return out

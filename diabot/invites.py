@@ -1,5 +1,7 @@
 """Whom the bot accepts invites from: full MXIDs, whole servers, or
-moderators of the configured space. Never display names."""
+moderators of the configured space; and a direct chat from any member of the
+space, whatever their homeserver (the allowlist is for rooms the bot is
+brought into, not for members talking to it). Never display names."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ class InvitePolicy:
         self.space = settings.space
         self.permissions = permissions
 
-    async def __call__(self, room_id: str, inviter: str) -> bool:
+    async def __call__(self, room_id: str, inviter: str, is_direct: bool = False) -> bool:
         if inviter in self.users:
+            return True
+        if is_direct and await self.permissions.is_member(inviter):
             return True
         server = inviter.split(":", 1)[1] if ":" in inviter else ""
         if server in self.servers:

@@ -1,4 +1,5 @@
-"""Which language to answer in: the user's choice > the room's > the config's.
+"""Which language to answer in: the user's choice > the language of the
+command word they just used (`hint`) > the room's > the config's.
 
 Looked up for every command, so both choices are cached in memory; a change
 drops the cached entry only once its transaction has committed.
@@ -18,7 +19,9 @@ class LanguageResolver:
         self._users: dict[str, str | None] = {}
         self._rooms: dict[str, str | None] = {}
 
-    async def for_user(self, session: AsyncSession, user_id: str, room_id: str | None = None) -> str:
+    async def for_user(
+        self, session: AsyncSession, user_id: str, room_id: str | None = None, hint: str | None = None
+    ) -> str:
         if user_id in self._users:
             lang = self._users[user_id]
         else:
@@ -26,6 +29,8 @@ class LanguageResolver:
             self._users[user_id] = lang
         if lang:
             return lang
+        if hint:
+            return hint
         if room_id:
             if room_id in self._rooms:
                 room_lang = self._rooms[room_id]

@@ -36,6 +36,11 @@ class Metrics:
             "diabot_deferred_given_up", "Deferred events given up after a day of retries", registry=self.registry
         )
         self.outbox_pending = Gauge("diabot_outbox_pending", "Messages waiting to be sent", registry=self.registry)
+        self.translation_piecewise = Counter(
+            "diabot_translation_piecewise_sentences",
+            "Sentences translated piecewise: the model did not return each placeholder exactly once",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .direct import DirectChats
     from .directory import CommunityDirectory
-    from .events import Message
+    from .events import Message, RoomEvent
     from .i18n import Catalog
     from .language import LanguageResolver
     from .outbox import Outbox
@@ -41,6 +41,11 @@ class RoomDirectory(Protocol):
     def has_joined(self, room_id: str, user_id: str) -> bool: ...
 
     async def fetch_message(self, room_id: str, event_id: str) -> Message | None: ...
+
+    async def fetch_relations(self, room_id: str, event_id: str, rel_type: str = "m.reference") -> list[RoomEvent]:
+        """Every event relating to `event_id` with `rel_type` (all pages of `/relations`),
+        decrypted where the bot has the keys; raises TransientError when the homeserver fails."""
+        ...
 
     def knows(self, room_id: str) -> bool: ...
 

@@ -38,6 +38,8 @@ Eraser = Callable[[AsyncSession, str], Awaitable[list[OutboxMessage] | None]]
 PrivateChatCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
 # Drops what a feature keeps about a user in memory (a cache), after an erase.
 Forgetter = Callable[[str], None]
+# Which of these users agreed to be named to other members (e.g. a profile's "listed" flag).
+ListingCheck = Callable[[AsyncSession, list[str]], Awaitable[set[str]]]
 
 
 class ErasureReason(StrEnum):
@@ -58,6 +60,7 @@ class Privacy:
         self._parts: list[_Part] = []
         self._private_chat_checks: list[PrivateChatCheck] = []
         self._forgetters: list[Forgetter] = []
+        self._listing_checks: list[ListingCheck] = []
         self._salt_path = data_dir / "erasure-salt"
         self.register("settings", _export_settings, _erase_settings)
         self.register("outbox", _export_nothing, _erase_outbox)
@@ -76,6 +79,18 @@ class Privacy:
     def forget_in_memory(self, forget: Forgetter) -> None:
         """A cache that must let go of a user when they are erased."""
         self._forgetters.append(forget)
+
+    def recognise_listing(self, check: ListingCheck) -> None:
+        """The feature that asks members whether others may see them (members: `listed`)
+        says who agreed; other plugins name only those (e.g. who comes to an event)."""
+        self._listing_checks.append(check)
+
+    async def listed(self, session: AsyncSession, user_ids: list[str]) -> set[str]:
+        """Those of `user_ids` who agreed to be named to other members; nobody if no feature asks."""
+        agreed: set[str] = set()
+        for check in self._listing_checks:
+            agreed |= await check(session, user_ids)
+        return agreed & set(user_ids)
 
     async def is_private_chat(self, session: AsyncSession, user_id: str, room_id: str) -> bool:
         # Latest first: the plugins' checks read a table; the core's (registered

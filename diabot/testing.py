@@ -158,6 +158,7 @@ class FakeRooms:
         self.bot_user_id = bot_user_id
         self.rooms: dict[str, FakeRoom] = {}
         self.messages: dict[str, Message] = {}  # event id -> what users said (for fetch_message)
+        self.relations: dict[str, list[RoomEvent]] = {}  # event id -> events relating to it (for fetch_relations)
         self.invites: list[tuple[str, str]] = []  # (room, user) invitations the bot sent
         self.created: list[FakeRoom] = []  # rooms the bot created, in order
         self._failures: dict[str, list[list[Any]]] = {}  # method -> [[calls to let through, exception]]
@@ -264,6 +265,20 @@ class FakeRooms:
     async def fetch_message(self, room_id: str, event_id: str) -> Message | None:
         message = self.messages.get(event_id)
         return message if message is not None and message.room_id == room_id else None
+
+    def add_relation(self, event: RoomEvent) -> None:
+        """What the homeserver's /relations will list for the event `event` relates to."""
+        target = event.relates_to.get("event_id")
+        if isinstance(target, str):
+            self.relations.setdefault(target, []).append(event)
+
+    async def fetch_relations(self, room_id: str, event_id: str, rel_type: str = "m.reference") -> list[RoomEvent]:
+        self._maybe_fail("fetch_relations")
+        return [
+            e
+            for e in self.relations.get(event_id, [])
+            if e.room_id == room_id and e.relates_to.get("rel_type") == rel_type
+        ]
 
     async def create_room(
         self,
@@ -575,6 +590,7 @@ class TestBot:
             locale_dirs([n for n in names if n not in given]),
             prefix=settings.bot.command_prefix,
             timezone=settings.bot.timezone,
+            german_address=settings.bot.german_address,
         )
         self.translator = translator
         plugin_rooms: Any = _RoomsForPlugins(self.rooms)

@@ -42,6 +42,7 @@ class MatrixClient:
         self.member_count = self.rooms.member_count
         self.display_name = self.rooms.display_name
         self.fetch_message = self.rooms.fetch_message
+        self.fetch_relations = self.rooms.fetch_relations
         self.get_state = self.rooms.get_state
         self.put_state = self.rooms.put_state
         self.invite = self.rooms.invite

@@ -13,8 +13,9 @@ from nio import (
     RoomPutStateResponse,
 )
 
-from ..events import Message
+from ..events import Message, RoomEvent
 from .convert import convert
+from .relations import fetch_relations
 from .responses import call, describe
 from .session import MatrixSession
 
@@ -103,6 +104,10 @@ class Rooms:
             encrypted = True
         converted = convert(getattr(event, "source", None), room_id, encrypted)
         return converted if isinstance(converted, Message) else None
+
+    async def fetch_relations(self, room_id: str, event_id: str, rel_type: str = "m.reference") -> list[RoomEvent]:
+        """Every event relating to `event_id` (all pages), decrypted where the bot has the keys."""
+        return await fetch_relations(self.session.nio, room_id, event_id, rel_type)
 
     # ---- direct actions ------------------------------------------------------------
 

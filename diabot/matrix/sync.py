@@ -38,7 +38,7 @@ SYNC_TOKEN_KEY = "sync_token"
 BACKFILL_PAGES = 20  # at most 2,000 events per gap
 
 EventSink = Callable[[RoomEvent | Unusable], Awaitable[None]]
-InvitePolicy = Callable[[str, str], Awaitable[bool]]
+InvitePolicy = Callable[[str, str, bool], Awaitable[bool]]  # (room, inviter, is_direct) -> accept
 
 
 def sync_filter(timeline_limit: int) -> dict[str, object]:
@@ -227,14 +227,15 @@ class SyncLoop:
             return await session.get(HandledEvent, event_id) is not None
 
     async def _handle_invite(self, room_id: str, invite_state: list[object], invite_policy: InvitePolicy) -> None:
-        inviter = None
+        inviter, is_direct = None, False
         for ev in invite_state:
             if isinstance(ev, InviteMemberEvent) and ev.state_key == self.session.user_id and ev.membership == "invite":
                 inviter = ev.sender
+                is_direct = isinstance(ev.content, dict) and ev.content.get("is_direct") is True
         if inviter is None:
             return
         client = self.session.nio
-        if await invite_policy(room_id, inviter):
+        if await invite_policy(room_id, inviter, is_direct):
             resp = await client.join(room_id)
             if isinstance(resp, JoinError):
                 log.warning("could not join", extra={"room_id": room_id, "error": resp.message})

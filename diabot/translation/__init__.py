@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from .engine import ArgosEngine, EngineSettings, NoModel
+from .engine import MODELS_CHECK_S, ArgosEngine, EngineSettings, NoModel, missing_pairs
 from .segment import Glossary
 from .translator import Translator
 
 if TYPE_CHECKING:
     from .langid import LanguageIdentifier
 
-__all__ = ["ArgosEngine", "Glossary", "NoModel", "Translator", "build_translator", "load_glossary"]
+__all__ = [
+    "MODELS_CHECK_S",
+    "ArgosEngine",
+    "Glossary",
+    "NoModel",
+    "Translator",
+    "build_translator",
+    "load_glossary",
+    "missing_pairs",
+]
 
 LANGUAGES = ("nl", "de", "en")
 
@@ -41,8 +51,9 @@ class _LazyIdentifier:
         return self._impl.detect(text)
 
 
-def build_translator(settings) -> Translator:
-    """`settings`: diabot.config.TranslationSettings."""
+def build_translator(settings, on_fallback: Callable[[int], object] | None = None) -> Translator:
+    """`settings`: diabot.config.TranslationSettings; `on_fallback(n)`: n
+    sentences were translated piecewise (for /metrics)."""
     engine = ArgosEngine(
         EngineSettings(
             packages_dir=settings.packages_dir,
@@ -58,4 +69,5 @@ def build_translator(settings) -> Translator:
         load_glossary(settings.glossary),
         cache_size=settings.cache_size,
         max_chars=settings.max_chars,
+        on_fallback=on_fallback,
     )

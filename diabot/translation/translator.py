@@ -11,13 +11,20 @@
   also waits (at most COALESCE_S) for texts still being segmented, so a burst
   from many rooms becomes one translate_batch call, not one small call for the
   first message and a big one for the rest.
+- Whole sentences: protected spans go to the model as placeholders
+  (segment.py); a sentence whose placeholders do not come back is translated
+  piecewise in a second round, and counted (`fallbacks`, `on_fallback`).
 - A cache serves identical sentences; identical in-flight ones are shared.
 - nl<->de pivots through English when there is no direct package.
+- Packages installed while the bot runs are picked up (`refresh_models`: a
+  few stat calls, off the loop; app.py runs it every MODELS_CHECK_S, and a
+  text with no model for its direction looks once more before giving up).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +32,13 @@ from typing import TypeVar
 
 from .engine import ArgosEngine, NoModel
 from .langid import LanguageIdentifier
-from .segment import Glossary, cut, sentences, split_pieces
+from .segment import Glossary, Part, Sentence, cut, piecewise, plan
 
 __all__ = ["NoModel", "Translator"]
+log = logging.getLogger(__name__)
 T = TypeVar("T")
-# A text's pieces (with the sentences of each translatable one; None: kept as
-# it is) and the distinct sentences to translate.
-Segmented = tuple[list[tuple[str, list[str] | None]], list[str]]
+# A text's parts (kept text and sentences) and the distinct model inputs.
+Segmented = tuple[list[Part], list[str]]
 # Sentences handed to the batchers per turn of the event loop.
 SLICE = 256
 # How long a batch waits for texts that are still being segmented (a burst's
@@ -51,10 +58,9 @@ def _run_each(jobs: list[tuple[Callable[..., object], tuple[object, ...]]]) -> l
     return results
 
 
-def _join(parts: list[str], done: dict[str, str]) -> str:
-    """The translated sentences of one run, with the whitespace pysbd left
-    between them."""
-    return "".join(done[s.strip()] + s[len(s.rstrip()) :] if s.strip() else s for s in parts).strip()
+def _inputs(parts: list[Part]) -> list[str]:
+    """The distinct model inputs of some parts, in order."""
+    return list(dict.fromkeys(p.model_input for p in parts if isinstance(p, Sentence)))
 
 
 class _HopBatcher:
@@ -106,8 +112,13 @@ class Translator:
         cache_size: int = 5000,
         max_batch: int = 64,
         max_chars: int = 4000,
+        on_fallback: Callable[[int], object] | None = None,
     ):
+        """`on_fallback(n)`: n sentences were translated piecewise (their
+        placeholders did not come back): for /metrics."""
         self.engine = engine
+        self.on_fallback = on_fallback
+        self.fallbacks = 0  # sentences translated piecewise, for tests
         self.max_chars = max_chars
         self.identifier = identifier
         self.glossary = glossary
@@ -153,6 +164,17 @@ class Translator:
 
     # ---- what is possible -------------------------------------------------------
 
+    async def refresh_models(self) -> bool:
+        """Load the packages installed or removed since the last look; True
+        if anything changed. A few stat calls, in a thread."""
+        changed = await asyncio.to_thread(self.engine.reload_if_changed)
+        if changed:
+            self._cache.clear()  # a replaced package translates differently
+            log.info(
+                "translation packages changed", extra={"installed": [f"{a}-{b}" for a, b in self.engine.installed()]}
+            )
+        return changed
+
     def can_translate(self, src: str, tgt: str) -> bool:
         return src != tgt and self.engine.route(src, tgt) is not None
 
@@ -180,16 +202,36 @@ class Translator:
     async def translate(self, text: str, src: str, tgt: str) -> str:
         """The translation of `self.cut(text)[0]`; the rest is left out."""
         route = self.engine.route(src, tgt)
+        if route is None and await self.refresh_models():  # installed a moment ago?
+            route = self.engine.route(src, tgt)
         if route is None:
             raise NoModel(f"{src}->{tgt}")
         self._segmenting += 1
         try:
-            plan, unique = await self._text_job(self._segment, self.cut(text)[0], route[0][0], tgt)
+            parts, unique = await self._text_job(self._segment, self.cut(text)[0], route[0][0], tgt)
         except BaseException:
             self._segmented_one()
             raise
         done = await self._translate_all(unique, route, self._segmented_one)
-        return "".join(piece if parts is None else _join(parts, done) for piece, parts in plan)
+        out: list[str | None] = [p if isinstance(p, str) else p.restore(done[p.model_input]) for p in parts]
+        failed = [i for i, o in enumerate(out) if o is None]
+        if failed:
+            await self._piecewise([(i, parts[i]) for i in failed], out, route, tgt)
+        return "".join(o or "" for o in out)
+
+    async def _piecewise(
+        self, failed: list[tuple[int, Part]], out: list[str | None], route: list[tuple[str, str]], tgt: str
+    ) -> None:
+        """The sentences whose placeholders the model lost or repeated,
+        translated the old way: cut at every protected span."""
+        self.fallbacks += len(failed)
+        if self.on_fallback is not None:
+            self.on_fallback(len(failed))
+        sources = [p.source for _, p in failed if isinstance(p, Sentence)]
+        pieces = await self._text_job(lambda: [piecewise(s, self.glossary, tgt) for s in sources])
+        done = await self._translate_all(_inputs([p for sub in pieces for p in sub]), route, lambda: None)
+        for (i, _), sub in zip(failed, pieces, strict=True):
+            out[i] = "".join(p if isinstance(p, str) else p.restore(done[p.model_input]) or "" for p in sub)
 
     async def _text_job(self, fn: Callable[..., T], *args: object) -> T:
         """`fn(*args)` (language id, segmentation) in the text thread; jobs
@@ -227,14 +269,10 @@ class Translator:
             self._segmenting_done.set()
 
     def _segment(self, text: str, src: str, tgt: str) -> Segmented:
-        """In the worker thread: the pieces of the text, with the sentences of
-        each translatable one (None: keep the piece as it is), and the
-        distinct sentences to translate."""
-        plan = [
-            (p.text, sentences(p.text, src) if p.translate else None) for p in split_pieces(text, self.glossary, tgt)
-        ]
-        unique = list(dict.fromkeys(s.strip() for _, parts in plan if parts for s in parts if s.strip()))
-        return plan, unique
+        """In the worker thread: the text as kept parts and sentences, and
+        the distinct model inputs."""
+        parts = plan(text, self.glossary, src, tgt)
+        return parts, _inputs(parts)
 
     async def _translate_all(self, unique: list[str], route: list[tuple[str, str]], submitted) -> dict[str, str]:
         """Each sentence through the batchers. The tasks are set up SLICE at a

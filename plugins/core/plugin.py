@@ -66,7 +66,7 @@ class CorePlugin(Plugin[PluginConfig]):
             spec = bound.spec
             names = Markdown(", ".join(code_span(f"{router.prefix}{n}") for n in router.names_of(spec)))
             ctx.reply_markdown(
-                f"`{ctx.usage(spec)}`\n\n{ctx.t(spec.help)}\n\n{ctx.t('core.help.aliases', names=names)}"
+                f"{ctx.usage_markdown(spec)}\n\n{ctx.t(spec.help)}\n\n{ctx.t('core.help.aliases', names=names)}"
             )
             return
         lines = [f"**{ctx.t('core.help.title')}**", ""]

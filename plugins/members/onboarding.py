@@ -4,6 +4,9 @@ read, the next step; at the end the profile, invitations and an introduction.
 A new member who joins a themed room gets an (encrypted) direct chat; the
 dialogue starts when they join it, so every device of theirs can read it.
 State lives in the database (Onboarding): a restart continues where it was.
+
+The greeting is an m.text, so that it reaches the member's phone (notices
+never notify); the answers to what they type can stay notices.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from diabot.privacy import ErasureReason
 from diabot.storage.models import utcnow
 
 from . import answers as a
+from .languages import LanguageReader
 from .models import Onboarding, Profile
 from .profiles import FREE_TEXT, INTRO, ProfileService, max_length
 from .prompts import Prompts, lang_of
@@ -37,9 +41,14 @@ class OnboardingDialogue:
         self.config = config
         self.profiles = profiles
         self.prompts = prompts
+        self.languages = LanguageReader(services.translator, services.settings.translation.language_id)
 
-    def _send(self, ctx: Context, state: Onboarding, markdown: str) -> None:
-        ctx.send_markdown(state.dm_room_id, markdown)
+    def _send(self, ctx: Context, state: Onboarding, markdown: str, *, ring: bool = False) -> None:
+        """`ring`: an m.text that notifies the member's phone."""
+        if ring:
+            ctx.text(state.dm_room_id, markdown)
+        else:
+            ctx.send_markdown(state.dm_room_id, markdown)
 
     async def is_private_chat(self, session: AsyncSession, user_id: str, room_id: str) -> bool:
         """The chat the dialogue runs in (the member may have opened it)."""
@@ -107,15 +116,14 @@ class OnboardingDialogue:
 
     # ---- asking ------------------------------------------------------------------------------
 
-    async def prompt(self, ctx: Context, state: Onboarding, greet: bool = False, reask: bool = False) -> None:
+    async def prompt(self, ctx: Context, state: Onboarding, greet: bool = False) -> None:
         lang = lang_of(state)
-        parts = []
+        question = self.prompts.question(state.step, lang)
         if greet:
-            parts.append(self.prompts.greeting(lang))
-        if reask:
-            parts.append(self.prompts.t(lang, "members.reask"))
-        parts.append(self.prompts.question(state.step, lang))
-        self._send(ctx, state, "\n\n".join(parts))
+            greeting = self.prompts.greeting(state.answers.get("lang") or state.answers.get("guess"))
+            self._send(ctx, state, f"{greeting}\n\n{question}", ring=True)
+        else:
+            self._send(ctx, state, question)
 
     async def _ask_shorter(self, ctx: Context, state: Onboarding, too_long: a.TooLong) -> None:
         lang = lang_of(state)
@@ -128,14 +136,15 @@ class OnboardingDialogue:
         state = await ctx.session.get(Onboarding, ctx.sender)
         if state is None or state.status != "active" or state.dm_room_id != ctx.room_id:
             return
-        answer = self._understand(state.step, text)
+        if state.step == "language":
+            answer: object = await self.languages.read(text, guess=state.answers.get("guess"))
+        else:
+            answer = self._understand(state.step, text)
         if isinstance(answer, a.TooLong):
             await self._ask_shorter(ctx, state, answer)
             return
-        if answer is None and state.step == "language":
-            answer = await self._language_of(text)
         if answer is None:
-            await self.prompt(ctx, state, reask=True)
+            self._send(ctx, state, self.prompts.ask_again(state.step, lang_of(state)))
             return
         answers = dict(state.answers)
         if state.step == "language":
@@ -163,19 +172,10 @@ class OnboardingDialogue:
         await self.prompt(ctx, state)
 
     def _understand(self, step: str, text: str) -> object:
-        if step == "language":
-            return a.language(text)
         if step in ("consent", "intro"):
             got = a.yes_no(text)
             return False if got is a.SKIPPED else got
         return self.profiles.parse(step, text)
-
-    async def _language_of(self, text: str) -> str | None:
-        """A member who just starts writing ("Hallo, ich bin …") chose a language too."""
-        translator = self.services.translator
-        if translator is None or len(text.split()) < 3:
-            return None
-        return await translator.detect(text)
 
     async def _declined(self, ctx: Context, state: Onboarding) -> None:
         lang, user_id, room_id = lang_of(state), state.user_id, state.dm_room_id

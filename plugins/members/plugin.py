@@ -22,7 +22,7 @@ from .housekeeping import Housekeeping
 from .models import Profile
 from .moderation import ModeratorTools
 from .onboarding import OnboardingDialogue
-from .profiles import FIELD_BY_WORD, ProfileService
+from .profiles import FIELD_BY_WORD, FIELD_CHOICES, ProfileService
 from .prompts import Prompts
 
 
@@ -99,6 +99,19 @@ class MembersPlugin(Plugin[MembersConfig]):
     async def stop_dialogue(self, ctx: Context) -> None:
         await self.dialogue.stop(ctx)
 
+    # ---- commands: what the dialogue refers to ------------------------------------------------
+
+    @command("privacy", nl=("privacy",), de=("datenschutz",), help="members.privacy.help", perm=Perm.ANYONE)
+    async def privacy(self, ctx: Context) -> None:
+        """The full privacy text; the consent question is its short form."""
+        config = self.config
+        ctx.reply("members.privacy.text", version=config.privacy_version, months=config.inactive_months)
+
+    @command("resources", nl=("middelen",), de=("ressourcen",), help="members.resources.help", perm=Perm.ANYONE)
+    async def resources(self, ctx: Context) -> None:
+        """The long explanation behind the short labels of the offers and seeks lists."""
+        ctx.reply_markdown(self.dialogue.prompts.resources_explained(ctx.lang))
+
     # ---- commands: profiles ------------------------------------------------------------------
 
     @command("profile", nl=("profiel",), de=("profil",), help="members.profile.help", perm=Perm.MEMBER)
@@ -117,7 +130,7 @@ class MembersPlugin(Plugin[MembersConfig]):
         de=("profil setze",),
         help="members.profile_set.help",
         perm=Perm.MEMBER,
-        args=(Arg("field", choices=tuple(FIELD_BY_WORD)), Arg("value", rest=True)),
+        args=(Arg("field", choices=FIELD_CHOICES, synonyms=tuple(FIELD_BY_WORD)), Arg("value", rest=True)),
     )
     async def profile_set(self, ctx: Context, field: str, value: str) -> None:
         self._refuse_in_public(ctx)

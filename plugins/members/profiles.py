@@ -37,6 +37,12 @@ FIELD_NAMES = {
     "listed": ("listed", "zichtbaar", "sichtbar"),
 }
 FIELD_BY_WORD = {word: field for field, words in FIELD_NAMES.items() for word in words}
+# The field words a usage line shows a user of each language (all of FIELD_BY_WORD are accepted).
+FIELD_CHOICES = {
+    "en": ("company", "town", "side", "sector", "themes", "offers", "seeks", "listed"),
+    "nl": ("bedrijf", "plaats", "kant", "sector", "themas", "biedt", "zoekt", "zichtbaar"),
+    "de": ("unternehmen", "ort", "seite", "branche", "themen", "bietet", "sucht", "sichtbar"),
+}
 FREE_TEXT = ("company", "town", "sector")
 LANGS = ("nl", "de", "en")
 # Ledger purposes: a member's introduction in the welcome room, and any other
@@ -80,7 +86,9 @@ class ProfileService:
             got = a.yes_no(text)
             return False if got is a.SKIPPED else got
         if field == "side":
-            options = [(s, [self.t(lang, f"members.side.{s}") for lang in LANGS] + [s]) for s in a.SIDES]
+            options = [
+                (s, [self.t(lang, f"members.side.{s}") for lang in LANGS] + list(a.SIDE_WORDS[s])) for s in a.SIDES
+            ]
             picked = a.choices(text, options, multi=False)
             return picked[0] if isinstance(picked, list) else picked
         if field == "themes":

@@ -1,5 +1,6 @@
-"""What the onboarding dialogue says: the greeting and the question of each
-step, in the member's language."""
+"""What the onboarding dialogue says: the greeting, the question of each
+step in the member's language, and the short line that asks again when an
+answer was not understood (never the whole question again)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from diabot.formatting import escape_md
 
 from . import answers as a
 from .models import Onboarding
-from .profiles import FREE_TEXT, ProfileService
+from .profiles import FREE_TEXT, LANGS, ProfileService
 
 if TYPE_CHECKING:
     from diabot.plugin import Services
 
     from .plugin import MembersConfig
+
+YES_NO_STEPS = ("consent", "listed", "intro")
+LIST_STEPS = ("themes", "offers", "seeks")
 
 
 def lang_of(state: Onboarding) -> str:
@@ -32,8 +36,10 @@ class Prompts:
     def t(self, lang: str, key: str, **params: object) -> str:
         return self.services.i18n.t(lang, key, **params)
 
-    def greeting(self, lang: str) -> str:
-        return self.config.welcome.get(lang) or self.t(lang, "members.greeting")
+    def greeting(self, first: str | None) -> str:
+        """In all three languages (nobody has chosen yet), the likely one first."""
+        order = [first, *(lang for lang in LANGS if lang != first)] if first in LANGS else list(LANGS)
+        return "👋 " + "\n".join(self.config.welcome.get(lang) or self.t(lang, "members.greeting") for lang in order)
 
     def consent(self, lang: str) -> str:
         return self.t(lang, "members.q.consent", version=self.config.privacy_version)
@@ -43,17 +49,42 @@ class Prompts:
         if step == "language":
             return self.t(lang, "members.q.language")
         if step == "consent":
-            return f"{self.t(lang, 'members.about')}\n\n{self.consent(lang)}"
+            return self.consent(lang)
         if step in FREE_TEXT:
             return f"{self.t(lang, f'members.q.{step}')} {skip}"
         if step == "side":
-            sides = f"1. {self.t(lang, 'members.side.nl')}\n2. {self.t(lang, 'members.side.de')}"
-            return f"{self.t(lang, 'members.q.side')}\n{sides}\n\n{skip}"
+            return f"{self.t(lang, 'members.q.side')}\n{self._sides(lang)}\n\n{skip}"
         if step == "themes":
             themes = self.profiles.suggested_themes()
             listing = "\n".join(f"{i}. {escape_md(theme.name(lang))}" for i, theme in enumerate(themes, 1))
             return f"{self.t(lang, 'members.q.themes')}\n{listing}\n\n{self.t(lang, 'members.multi_hint')} {skip}"
         if step in ("offers", "seeks"):
             listing = "\n".join(f"{i}. {self.t(lang, f'members.resource.{k}')}" for i, k in enumerate(a.RESOURCES, 1))
-            return f"{self.t(lang, f'members.q.{step}')}\n{listing}\n\n{self.t(lang, 'members.multi_hint')} {skip}"
+            hints = f"{self.t(lang, 'members.multi_hint')} {skip}\n{self.t(lang, 'members.offers_hint')}"
+            return f"{self.t(lang, f'members.q.{step}')}\n{listing}\n\n{hints}"
         return self.t(lang, f"members.q.{step}")  # listed, intro: yes/no
+
+    def ask_again(self, step: str, lang: str) -> str:
+        """One short line; the question is still on the screen right above."""
+        if step == "language":
+            return self.t(lang, "members.reask.language")
+        if step in YES_NO_STEPS:
+            return self.t(lang, "members.reask.yes_no")
+        if step == "side":
+            return f"{self.t(lang, 'members.reask.number')}\n{self._sides(lang)}"
+        if step in LIST_STEPS:
+            return self.t(lang, "members.reask.numbers")
+        # Free text: the question is one short line, so it comes along.
+        return f"{self.t(lang, 'members.reask')} {self.question(step, lang)}"
+
+    def _sides(self, lang: str) -> str:
+        return "\n".join(f"{i}. {self.t(lang, f'members.side.{side}')}" for i, side in enumerate(a.SIDES, 1))
+
+    def resources_explained(self, lang: str) -> str:
+        """The long explanation of each kind of offer (!offers)."""
+        lines = [f"**{self.t(lang, 'members.offers.title')}**", ""]
+        lines += [
+            f"{i}. **{self.t(lang, f'members.resource.{k}')}**: {self.t(lang, f'members.resource_long.{k}')}"
+            for i, k in enumerate(a.RESOURCES, 1)
+        ]
+        return "\n".join(lines)

@@ -3,7 +3,9 @@
 Handlers only record a TranslationJob in the event's transaction (fast, and
 durable); the worker (worker.py) turns jobs into notices. Edits edit the
 translation, redactions redact it: what was sent about which message is in
-the core ledger.
+the core ledger. Without the models a room needs, the bot says so and how to
+install them (needs.py) rather than promise translations; models installed
+while it runs are looked for before any answer that depends on them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from diabot.plugin import Plugin, Services
 
 from .config import TranslateConfig
 from .models import TranslateRoom, TranslateUser, TranslationJob
+from .needs import Missing, auto_directions, missing
 from .worker import EDIT, LANG_CHOICES, TRANSLATION, TranslationWorker, existing_translation
 
 FLAGS = {"🇩🇪": "de", "🇳🇱": "nl", "🇬🇧": "en", "🇺🇸": "en"}
@@ -192,7 +195,7 @@ class TranslatePlugin(Plugin[TranslateConfig]):
         msg = ctx.message
         if msg.reply_to is None:
             raise UsageError("translate.need_reply")
-        if not self._require_models(ctx):
+        if not await self._require_models(ctx):
             return
         self._enqueue(
             ctx,
@@ -221,7 +224,18 @@ class TranslatePlugin(Plugin[TranslateConfig]):
             ctx.session.add(TranslateRoom(room_id=ctx.room_id, mode=mode))
         else:
             row.mode = mode
-        ctx.reply(f"translate.mode.{mode}")
+        if mode != "auto":
+            ctx.reply(f"translate.mode.{mode}")
+            return
+        # Set either way (it works once the models are there), but promise nothing the bot cannot do.
+        lacking = await self._missing()
+        command = lacking.command(self.services.settings.config_file)
+        if not lacking.any_installed:
+            ctx.reply("translate.mode.auto_no_model", command=command)
+        elif lacking.directions:
+            ctx.reply("translate.mode.auto_missing", directions=lacking.directions_text(), command=command)
+        else:
+            ctx.reply("translate.mode.auto")
 
     @command(
         "translate status",
@@ -232,8 +246,10 @@ class TranslatePlugin(Plugin[TranslateConfig]):
     )
     async def status(self, ctx: Context) -> None:
         lines = [ctx.t("translate.status.mode", mode=ctx.t(f"translate.mode_name.{await self.room_mode(ctx)}"))]
-        if self.translator is None or not self.translator.has_models():
-            lines.append(ctx.t("translate.no_model"))
+        lacking = await self._missing()
+        command = lacking.command(self.services.settings.config_file)
+        if self.translator is None or not lacking.any_installed:
+            lines.append(ctx.t("translate.no_model", command=command))
         else:
             for src, tgt in (("nl", "de"), ("de", "nl"), ("en", "nl"), ("en", "de")):
                 route = self.translator.engine.route(src, tgt)
@@ -243,6 +259,8 @@ class TranslatePlugin(Plugin[TranslateConfig]):
                     else (ctx.t("translate.status.direct") if len(route) == 1 else ctx.t("translate.status.pivot"))
                 )
                 lines.append(f"- {src.upper()}→{tgt.upper()}: {how}")
+            if lacking.pairs:
+                lines.append(ctx.t("translate.status.install", command=command))
         ctx.reply_markdown("\n".join(lines))
 
     @command(
@@ -258,8 +276,15 @@ class TranslatePlugin(Plugin[TranslateConfig]):
         user.translate_mine = setting in ON_WORDS
         ctx.reply("translate.me.on" if user.translate_mine else "translate.me.off")
 
-    def _require_models(self, ctx: Context) -> bool:
-        if self.translator is None or not self.translator.has_models():
-            ctx.reply("translate.no_model")
+    async def _missing(self) -> Missing:
+        """What the auto mode lacks, after a look for models installed meanwhile."""
+        if self.translator is not None:
+            await self.translator.refresh_models()
+        return missing(self.translator, auto_directions(self.config.english_targets))
+
+    async def _require_models(self, ctx: Context) -> bool:
+        lacking = await self._missing()
+        if self.translator is None or not lacking.any_installed:
+            ctx.reply("translate.no_model", command=lacking.command(self.services.settings.config_file))
             return False
         return True

@@ -6,6 +6,11 @@ TRANSLATION (subject: the translated message, user: its author, detail: the
 target language), an edit of one under EDIT. The source's edit edits the
 translations, its redaction retracts them, and the author's erasure
 (`ledger.forget_user` in the core) takes both back, with their words.
+
+A message in an auto room that cannot be translated for want of a model is
+not passed over in silence: the room's moderators get one short note saying
+what to install, at most once per room and day (NO_MODEL_NOTE in the ledger,
+detail: the day; and in memory, for the jobs of a burst that run together).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from diabot.tasks import cancel_and_wait
 from diabot.translation import NoModel, Translator
 
 from .models import TranslationJob
+from .needs import OTHER, Missing, auto_directions, missing
 
 if TYPE_CHECKING:
     from diabot.plugin import Services
@@ -37,9 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TRANSLATION = "translate.translation"
 EDIT = "translate.edit"
+NO_MODEL_NOTE = "translate.no_model_note"
 LANG_CHOICES = ("nl", "de", "en")
-# In auto mode: a message in X gets translations into OTHER[X].
-OTHER = {"nl": ["de"], "de": ["nl"]}
 Note = tuple[str, dict[str, Any]]  # a catalog key and its parameters
 
 
@@ -56,6 +61,7 @@ class TranslationWorker:
         self.translator = translator
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._noted: dict[str, str] = {}  # room -> the day its moderators were told that models are missing
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,19 +131,23 @@ class TranslationWorker:
             language = self.services.i18n.t(job.lang, f"core.language.{src}")
             return await self._finish(job, self._for_command(job, "translate.already", language=language))
         outputs: list[tuple[str, str]] = []
+        untranslatable = False
         for target in targets:
             try:
                 outputs.append((target, await self.translator.translate(head, src, target)))
             except NoModel:
                 if job.kind in ("command", "reaction"):
-                    return await self._finish(job, [("translate.no_model", {})])
+                    return await self._finish(job, [self._no_model_note((src, target))])
                 log.info("no model for a direction", extra={"src": src, "tgt": target})
+                untranslatable = True
         notices = [
             (target, await self._contents(job, author, src, target, translated, rest)) for target, translated in outputs
         ]
         async with self.services.work() as uow:
             if await uow.session.get(TranslationJob, job.id) is None:
                 return  # redacted or erased meanwhile
+            if untranslatable and job.kind == "auto":
+                await self._tell_moderators(uow, job.room_id)
             if not await self._erased_since(uow.session, author, written):
                 # (Else the author used !forget after writing it, meanwhile or
                 # before a reaction to an old message: never echo those words.)
@@ -149,6 +159,39 @@ class TranslationWorker:
                     handle = uow.send_contents(job.room_id, contents)
                     uow.ledger.record(handle, TRANSLATION, subject=job.source_event_id, user_id=author, detail=target)
             await self._drop(uow.session, job)
+
+    def _missing(self) -> Missing:
+        return missing(self.translator, auto_directions(self.config.english_targets))
+
+    def _no_model_note(self, direction: tuple[str, str]) -> Note:
+        """Why a request was not translated, and what to install."""
+        config_file = self.services.settings.config_file
+        lacking = missing(self.translator, [direction])
+        if not lacking.any_installed:
+            return ("translate.no_model", {"command": self._missing().command(config_file)})
+        return (
+            "translate.missing_direction",
+            {"direction": lacking.directions_text(), "command": lacking.command(config_file)},
+        )
+
+    async def _tell_moderators(self, uow: UnitOfWork, room_id: str) -> None:
+        """A short note in the room (a notice: it pings nobody) that its
+        messages are not translated and what to install; once a day."""
+        day = self.services.scheduler.now().date().isoformat()
+        if self._noted.get(room_id) == day:
+            return
+        self._noted[room_id] = day  # before any await: the other jobs of this burst see it
+        if await uow.ledger.find(NO_MODEL_NOTE, subject=room_id, detail=day):
+            return  # told before a restart
+        lacking = self._missing()
+        # The bot has no language of its own: the room's (else the community's default).
+        room = await uow.for_user(self.services.bot_user_id, room_id)
+        text = room.t(
+            "translate.moderators.no_model",
+            directions=lacking.directions_text(),
+            command=lacking.command(self.services.settings.config_file),
+        )
+        uow.ledger.record(room.notice(room_id, text), NO_MODEL_NOTE, subject=room_id, detail=day)
 
     def _targets(self, job: TranslationJob, src: str) -> list[str]:
         if job.targets:

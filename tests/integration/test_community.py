@@ -220,3 +220,67 @@ async def test_stops_during_the_first_set_up_never_duplicate_a_room(make_bot, sy
         names.append(body.get("name") if status == 200 else None)
     assert sorted(names) == sorted([*NAMES.values(), "DIA — Ondernemend Emmen × Wirtschaftsverband Emsland"])
     assert "reusing a room found by its creation marker" in bot.log_text()
+
+
+async def membership_of(homeserver: str, token: str, room_id: str, user_id: str) -> str | None:
+    status, body = await client_api(homeserver, token, "GET", f"/v3/rooms/{quote(room_id, safe='')}/members")
+    assert status == 200, body
+    return next((e["content"]["membership"] for e in body["chunk"] if e["state_key"] == user_id), None)
+
+
+async def wait_for_membership(homeserver: str, token: str, room_id: str, user_id: str, wanted: str) -> None:
+    for _ in range(120):
+        if await membership_of(homeserver, token, room_id, user_id) == wanted:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"{user_id} never reached {wanted!r} in {room_id}")
+
+
+async def open_direct_chat(homeserver: str, token: str, bot_id: str) -> str:
+    """As Element does: a private room with is_direct, the bot invited."""
+    body = {"invite": [bot_id], "is_direct": True, "preset": "trusted_private_chat"}
+    status, created = await client_api(homeserver, token, "POST", "/v3/createRoom", body)
+    assert status == 200, created
+    return created["room_id"]
+
+
+async def test_any_space_member_can_open_a_direct_chat_with_the_bot(make_bot, synapse, users, accounts):
+    """The invite allowlist is for rooms the bot is brought into; a member of the space
+    who is on no list may still talk to the bot in a direct chat. A stranger may not."""
+    mod, stranger = await users("mod"), accounts["stranger"]
+    known = set(mod.client.rooms)
+    bot = make_bot(extra={"plugins": {"core": {}, "community": {}}, "bot": {"admins": [accounts["mod"]["user_id"]]}})
+    bot.start()
+    await mod.wait_until(
+        lambda: any(
+            r.name and "Wirtschaftsverband Emsland" in r.name and r.room_id not in known
+            for r in mod.client.rooms.values()
+        ),
+        60,
+    )
+    (space,) = [
+        r.room_id
+        for r in mod.client.rooms.values()
+        if r.name and "Wirtschaftsverband Emsland" in r.name and r.room_id not in known
+    ]
+    hs, token = synapse.url, stranger["access_token"]
+
+    refused = await open_direct_chat(hs, token, bot.user_id)
+    await wait_for_membership(hs, token, refused, bot.user_id, "leave")  # not on any list, not in the space
+
+    await mod.client.room_invite(space, stranger["user_id"])
+    status, _ = await client_api(hs, token, "POST", f"/v3/join/{quote(space, safe='')}", {})
+    assert status == 200
+    dm = await open_direct_chat(hs, token, bot.user_id)
+    await wait_for_membership(hs, token, dm, bot.user_id, "join")
+    path = f"/v3/rooms/{quote(dm, safe='')}/send/m.room.message/ping1"
+    status, _ = await client_api(hs, token, "PUT", path, {"msgtype": "m.text", "body": "!ping"})
+    assert status == 200
+    for _ in range(80):
+        path = f"/v3/rooms/{quote(dm, safe='')}/messages?dir=b&limit=20"
+        status, page = await client_api(hs, token, "GET", path)
+        bodies = [e["content"].get("body") for e in page["chunk"] if e["sender"] == bot.user_id]
+        if "Pong!" in bodies:
+            break
+        await asyncio.sleep(0.25)
+    assert "Pong!" in bodies

@@ -56,15 +56,16 @@ async def join_space(mod, user) -> str:
     return space
 
 
-async def dm_with_greeting(user, bot_id, timeout=60, since=0):
-    def find():
-        for e in user.events[since:]:
-            if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", ""):
-                return e["room_id"]
-        return None
+def greeting_event(user, bot_id, since=0) -> dict | None:
+    for e in user.events[since:]:
+        if e.get("sender") == bot_id and "1. Nederlands" in e.get("content", {}).get("body", ""):
+            return e
+    return None
 
-    await user.wait_until(lambda: find() is not None, timeout)
-    return find()
+
+async def dm_with_greeting(user, bot_id, timeout=60, since=0):
+    await user.wait_until(lambda: greeting_event(user, bot_id, since) is not None, timeout)
+    return greeting_event(user, bot_id, since)["room_id"]
 
 
 async def test_joining_the_space_starts_a_german_onboarding(make_bot, users, accounts):
@@ -76,25 +77,36 @@ async def test_joining_the_space_starts_a_german_onboarding(make_bot, users, acc
 
     dm = await dm_with_greeting(bernd, bot.user_id, since=since)
     assert bernd.client.rooms[dm].encrypted
-    body = await answer(bernd, dm, bot.user_id, "2")
-    assert "Darf ich ein kurzes Profil" in body and "!vergiss" in body
-    assert "Wie heißt dein Unternehmen" in await answer(bernd, dm, bot.user_id, "ja")
-    assert "In welchem Ort" in await answer(bernd, dm, bot.user_id, "Müller Logistik GmbH")
+    greeting = greeting_event(bernd, bot.user_id, since)["content"]
+    # An m.text, so that it reaches his phone; in all three languages (nobody has chosen yet).
+    assert greeting["msgtype"] == "m.text"
+    assert all(word in greeting["body"] for word in ("Welkom", "Willkommen", "Welcome"))
+    # He greets instead of choosing: German from here on, addressed with "Sie".
+    body = await answer(bernd, dm, bot.user_id, "Guten Morgen!")
+    assert "Darf ich ein Kurzprofil Ihres Unternehmens" in body and "!vergiss" in body and len(body) <= 350
+    assert "Wie heißt Ihr Unternehmen" in await answer(bernd, dm, bot.user_id, "Ja, klar!")
+    assert "Wo sitzt Ihr Unternehmen?" in await answer(bernd, dm, bot.user_id, "Müller Logistik GmbH")
     assert "Seite der Grenze" in await answer(bernd, dm, bot.user_id, "Meppen")
 
     bot.stop()  # a restart in the middle of the dialogue
     bot.start()
-    assert "nicht verstanden" in await answer(bernd, dm, bot.user_id, "qwertzuiop")  # gibberish: re-ask
+    # Gibberish: asked again in one short line, not the whole question.
+    assert (
+        await answer(bernd, dm, bot.user_id, "qwertzuiop")
+        == "Entschuldigung, welche Nummer?\n1. Niederlande\n2. Deutschland"
+    )
     assert "Branche" in await answer(bernd, dm, bot.user_id, "Deutschlnd")  # typo tolerated
     body = await answer(bernd, dm, bot.user_id, "Logistik")
     assert "Themen" in body and "1. Energiewende" in body
+    assert "Arbeitsgruppe" not in body and "Willkommen" not in body  # the working group is never offered
     got = await answer(bernd, dm, bot.user_id, "1, 4")
     assert "anbieten" in got, [e["content"]["body"][:50] for e in bernd.from_sender(bot.user_id, dm)]
-    assert "suchst" in await answer(bernd, dm, bot.user_id, "Fachwissen, 4")
+    assert "Was sucht Ihr Unternehmen?" in await answer(bernd, dm, bot.user_id, "Fachwissen, 4")
     assert "Mitgliederliste" in await answer(bernd, dm, bot.user_id, "3")
-    assert "Willkommensraum" in await answer(bernd, dm, bot.user_id, "ja")
-    body = await answer(bernd, dm, bot.user_id, "ja")
+    assert "Willkommensraum" in await answer(bernd, dm, bot.user_id, "jawohl")
+    body = await answer(bernd, dm, bot.user_id, "ja gerne")
     assert "Profil ist gespeichert" in body and "Energiewende" in body and "Handel, Einkauf und Logistik" in body
+    assert "Arbeitsgruppe" not in body
 
     energy = room_named(mod, "Energietransitie / Energiewende")
     await wait_membership(bernd, energy, bernd.user_id)  # invited to the chosen rooms, and joined
@@ -126,20 +138,24 @@ async def test_decline_then_skip_everything(make_bot, users, accounts):
         )
     ).room_id
     await wait_membership(anna, dm, bot.user_id)
+    since = len(anna.events)
     assert "1. Nederlands" in await answer(anna, dm, bot.user_id, "!onboarding")
+    assert greeting_event(anna, bot.user_id, since)["content"]["msgtype"] == "m.text"
     # No choice from the list, but a Dutch sentence: the language is taken from it.
     assert "Mag ik een kort profiel" in await answer(anna, dm, bot.user_id, "Goedemiddag, ik heb een bakkerij in Emmen")
-    assert "bewaar geen profiel" in await answer(anna, dm, bot.user_id, "nee")
+    assert "bewaar geen profiel" in await answer(anna, dm, bot.user_id, "nee dank je")
     assert "nog geen profiel" in await answer(anna, dm, bot.user_id, "!profiel")
     data = await fetch_mydata(anna, dm, bot.user_id)
     assert "profile" not in data.get("members", {})
 
     await answer(anna, dm, bot.user_id, "!kennismaken")
-    await answer(anna, dm, bot.user_id, "1")
-    await answer(anna, dm, bot.user_id, "ja")
+    # A Dutch greeting: the whole dialogue in Dutch.
+    assert "Mag ik een kort profiel" in await answer(anna, dm, bot.user_id, "Goedemorgen")
+    assert "Hoe heet je bedrijf" in await answer(anna, dm, bot.user_id, "ja hoor")
     for _ in range(7):  # company, town, side, sector, themes, offers, seeks
         body = await answer(anna, dm, bot.user_id, "overslaan")
-        assert "niet" not in body.split("\n")[0]  # no re-ask
+        assert not body.startswith("Sorry")  # no re-ask
+        assert "Werkgroep" not in body
     await answer(anna, dm, bot.user_id, "nee")  # not listed
     body = await answer(anna, dm, bot.user_id, "nee")  # no introduction
     assert "profiel is opgeslagen" in body, [
@@ -347,7 +363,7 @@ async def test_open_dialogues_get_their_question_again_once_after_the_identity_u
     bot = community_bot(make_bot, accounts, mod)
     await join_space(mod, bernd)
     dm = await dm_with_greeting(bernd, bot.user_id, since=since)
-    assert "Darf ich ein kurzes Profil" in await answer(bernd, dm, bot.user_id, "2")
+    assert "Darf ich ein Kurzprofil" in await answer(bernd, dm, bot.user_id, "2")
     bot.stop()
     con = sqlite3.connect(bot.workdir / "data" / "diabot.db")
     with con:
@@ -358,7 +374,7 @@ async def test_open_dialogues_get_their_question_again_once_after_the_identity_u
     bot.start()
     await bernd.wait_until(lambda: len(bernd.from_sender(bot.user_id, dm)) > before, 30)
     again = bernd.from_sender(bot.user_id, dm)[before:]
-    assert len(again) == 1 and "Darf ich ein kurzes Profil" in again[0]["content"]["body"]
+    assert len(again) == 1 and "Darf ich ein Kurzprofil" in again[0]["content"]["body"]
     assert again[0]["content"]["msgtype"] == "m.text"
     bot.stop()
     bot.start()

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from diabot.commands import Invocation, Router
 from diabot.errors import UsageError
 from diabot.i18n import LANGUAGES, Catalog
@@ -76,3 +78,37 @@ def test_lookup_falls_back_and_formats():
     assert catalog.t("de", "k", name="Jan") == "Hallo Jan"
     assert catalog.t("nl", "k", name="Jan") == "Hello Jan"
     assert catalog.t("en", "k") == "Hello {name}"  # missing param: no crash
+
+
+def test_german_du_overlay_replaces_only_its_keys(tmp_path):
+    for lang, text in (
+        ("nl", "Welkom {name}"),
+        ("de", "Willkommen, {name}. Schreiben Sie {p}hilfe."),
+        ("en", "Hi {name}"),
+    ):
+        (tmp_path / f"{lang}.yaml").write_text(f'k: "{text}"\nshared: "{lang}"\n', encoding="utf-8")
+    (tmp_path / "de.du.yaml").write_text('k: "Willkommen, {name}. Schreib {p}hilfe."\n', encoding="utf-8")
+    sie = Catalog.from_dirs([tmp_path])
+    du = Catalog.from_dirs([tmp_path], german_address="du")
+    assert sie.t("de", "k", name="Jan") == "Willkommen, Jan. Schreiben Sie !hilfe."
+    assert du.t("de", "k", name="Jan") == "Willkommen, Jan. Schreib !hilfe."
+    assert du.t("de", "shared") == "de"  # not in the overlay: the common text
+    assert du.t("nl", "k", name="Jan") == "Welkom Jan"  # only German has two forms of address
+    assert sie.problems() == du.problems() == []
+
+
+def test_german_du_overlay_is_checked(tmp_path):
+    for lang in LANGUAGES:
+        (tmp_path / f"{lang}.yaml").write_text('k: "{name}"\n', encoding="utf-8")
+    (tmp_path / "de.du.yaml").write_text('k: "{naam}"\n', encoding="utf-8")
+    assert any(p.startswith("k: placeholders differ") for p in Catalog.from_dirs([tmp_path]).problems())
+    (tmp_path / "de.du.yaml").write_text('typo: "x"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match='no "Sie" form'):
+        Catalog.from_dirs([tmp_path])
+
+
+def test_every_german_du_text_differs_from_its_sie_form():
+    catalog = Catalog.from_dirs(DIRS)
+    assert catalog.german_du, "no de.du.yaml overlay found"
+    same = [key for key, text in catalog.german_du.items() if text == catalog.texts["de"][key]]
+    assert same == []

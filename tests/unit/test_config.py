@@ -24,10 +24,18 @@ def write(tmp_path, data) -> Path:
     return path
 
 
-def test_example_config_is_valid(tmp_path):
-    result = run_cli("-c", str(ROOT / "config" / "diabot.example.yaml"), "check-config")
+def test_example_config_is_valid_but_its_placeholder_password_is_not_run(tmp_path):
+    example = ROOT / "config" / "diabot.example.yaml"
+    result = run_cli("-c", str(example), "check-config")
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+    assert 'placeholder "change-me"' in result.stdout  # said, not silently accepted
+    data = yaml.safe_load(example.read_text())
+    data["data_dir"] = str(tmp_path / "data")
+    data["themes_file"] = str(ROOT / "config" / "themes.yaml")
+    result = run_cli("run", "-c", str(write(tmp_path, data)))  # -c after the command works too
+    assert result.returncode == 2 and 'placeholder "change-me"' in result.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was made
 
 
 @pytest.mark.parametrize(

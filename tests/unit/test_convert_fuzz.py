@@ -49,7 +49,7 @@ sources = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(source=sources | json_values)
 def test_convert_never_raises(source):
     event = convert(source, "!r:x", encrypted=False)

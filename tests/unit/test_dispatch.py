@@ -58,6 +58,9 @@ class FakeState:
     def is_member(self, room_id, user_id):
         return user_id in self.members.get(room_id, set())
 
+    def member_count(self, room_id):
+        return 2  # anna and the bot: unknown commands are answered
+
 
 class FakeDirectory:
     space_id = SPACE
@@ -111,6 +114,7 @@ async def world(tmp_path):
         bot_user_id="@bot:x",
         privacy=Privacy(tmp_path),
         direct=FakeDirect(),
+        rooms=state,
     )
     dispatcher = Dispatcher(services, router, Metrics(), ignore_users=["@otherbot:x"])
     dispatcher.add_plugin(CorePlugin(services, CorePlugin.Config()))

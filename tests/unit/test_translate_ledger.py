@@ -98,7 +98,7 @@ async def test_a_command_is_never_translated_on_request(bot):
     await bot.say(ANNA, "Ja hoor", room=room, event_id="$short")
     assert await bot.react(BERND, "$command", "🇩🇪", room=room) == []
     assert await bot.react(BERND, "$short", "🇩🇪", room=room) == []
-    asked = await bot.say(BERND, "!translate de", room=room, reply_to="$command")
+    asked = await bot.say(BERND, "!vertaal de", room=room, reply_to="$command")
     assert asked.text == bot.i18n.t("nl", "translate.nothing_to_translate")
     # The barrier: a message worth translating is translated on the same request.
     await bot.say(ANNA, NL, room=room, event_id="$nl")

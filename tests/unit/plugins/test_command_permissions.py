@@ -74,9 +74,12 @@ async def test_a_room_moderator_command_is_decided_in_that_room(bot):
     bot.rooms.set_power(own, ANNA, 50)
     set_here = await bot.say(ANNA, "!kamertaal de", room=own)
     assert set_here.text == bot.i18n.t("nl", "core.roomlang.set", language=bot.i18n.t("nl", "core.language.de"))
-    # The room's language now (she chose none of her own).
+    # The room's language now (she chose none of her own) ...
+    async with bot.db.sessions() as session:
+        assert await bot.services.languages.for_user(session, ANNA, own) == "de"
+    # ... but a Dutch command word is answered in Dutch.
     current = (await bot.say(ANNA, "!taal", room=own)).text
-    assert current == bot.i18n.t("de", "core.lang.current", language=bot.i18n.t("de", "core.language.de"))
+    assert current == bot.i18n.t("nl", "core.lang.current", language=bot.i18n.t("nl", "core.language.nl"))
 
 
 async def test_member_commands_are_for_members_of_the_space(bot):
