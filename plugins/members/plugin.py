@@ -49,6 +49,7 @@ class MembersPlugin(Plugin[MembersConfig]):
         privacy = services.privacy
         privacy.register("members", self.profiles.export, self.profiles.erase)
         privacy.recognise_private_chat(self.dialogue.is_private_chat)
+        privacy.recognise_listing(self.profiles.listed_among)
         privacy.forget_in_memory(self.profiles.forget_in_memory)
 
     async def start(self) -> None:

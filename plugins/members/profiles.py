@@ -157,6 +157,13 @@ class ProfileService:
 
     # ---- privacy: registered with services.privacy -----------------------------------------
 
+    async def listed_among(self, session: AsyncSession, user_ids: list[str]) -> set[str]:
+        """Who of `user_ids` agreed (in onboarding or with `!profile set listed`) to be seen by other members."""
+        if not user_ids:
+            return set()
+        rows = await session.scalars(select(Profile.user_id).where(Profile.user_id.in_(user_ids), Profile.listed))
+        return set(rows)
+
     async def export(self, session: AsyncSession, user_id: str) -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         profile = await session.get(Profile, user_id)
