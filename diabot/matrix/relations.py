@@ -1,6 +1,6 @@
 """`GET /_matrix/client/v1/rooms/{room}/relations/{event}/{rel_type}`, all
-pages, as diabot events (nio 0.26's own iterator stops with an AttributeError
-on an error answer and puts the token into the URL).
+pages, as diabot events (nio 0.26's own iterator fails with an AttributeError
+on an error answer and has no bound on a page's time).
 
 In an encrypted room the related events come as m.room.encrypted: their
 `m.relates_to` stays in the clear, which is how the server finds them. They
