@@ -14,4 +14,6 @@ npm ci --prefix tests/support/jsclient --no-audit --no-fund --silent  # js-sdk c
 # A temp root of this checkout's own: pytest prunes old numbered temp dirs,
 # which must not hit another checkout's run on the same machine.
 base="${TMPDIR:-/tmp}/diabot-pytest-$(pwd | md5sum | cut -c1-8)"
-exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra --basetemp="$base" "$@"
+# Two workers (pytest-xdist), each with its own Synapse and PostgreSQL: most integration time is
+# waiting on the homeserver, so two run side by side on the 2 cores (19 -> 14 min wall on this machine).
+exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra -n 2 --durations=15 --basetemp="$base" "$@"

@@ -50,8 +50,9 @@ class CorePlugin(Plugin[PluginConfig]):
 
     @command(
         "help",
-        nl=("hulp",),
-        de=("hilfe",),
+        # "help" is typed in every language: it names none, so the room's language answers it.
+        nl=("hulp", "help"),
+        de=("hilfe", "help"),
         help="core.help.help",
         perm=Perm.ANYONE,
         args=(Arg("command", optional=True, rest=True),),

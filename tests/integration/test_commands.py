@@ -122,7 +122,7 @@ async def test_moderator_command_power_levels(bot, users):
     assert "German" in body
     # bernd chose no language himself, so the room's default now applies to him.
     help_event = await bernd.send(room, "!help")
-    assert "Was ich für dich tun kann" in (await bernd.reply_to(help_event, bot.user_id, room))["content"]["body"]
+    assert "Was ich für Sie tun kann" in (await bernd.reply_to(help_event, bot.user_id, room))["content"]["body"]
 
     await mod.set_power(room, bernd.user_id, 0)  # demotion takes effect at once
     await bernd.wait_until(lambda: bernd.client.rooms[room].power_levels.get_user_level(bernd.user_id) == 0, 10)

@@ -79,7 +79,7 @@ async def test_unreadable_message_gets_one_answer_then_signing_fixes_it(make_bot
     first = await strict_anna.send(room, "!ping")
     answers = await bernd.wait_for_events(bot.user_id, room, 1, timeout=60)
     ask = answers[0]["content"]
-    assert "konnte deine letzte Nachricht nicht lesen" in ask["body"]
+    assert "konnte Ihre letzte Nachricht nicht lesen" in ask["body"]
     assert ask["m.relates_to"]["m.in_reply_to"]["event_id"] == first
     assert answers[0]["_encrypted"] is True
     # anna's strict client cannot read the unsigned bot either: that is the bug this fixes.

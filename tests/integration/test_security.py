@@ -92,10 +92,10 @@ async def test_personal_data_only_in_the_recorded_direct_chat(make_bot, users, a
     await space_of(mod)
     two = await room_with_bot(mod, bot.user_id)
     body = await answer(mod, two, bot.user_id, "!mydata")
-    assert "only works in a private chat" in body
+    assert "only works in our private chat" in body
     await asyncio.sleep(2)
     assert not [e for e in mod.from_sender(bot.user_id, two) if e["content"].get("msgtype") == "m.file"]
-    assert "only works in a private chat" in await answer(mod, two, bot.user_id, "!forget")
+    assert "only works in our private chat" in await answer(mod, two, bot.user_id, "!forget")
 
 
 async def test_one_user_flooding_commands_does_not_silence_the_bot(make_bot, users, accounts):

@@ -28,7 +28,8 @@ from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "diabot", "plugins", "migrations", "config")
-PLUGINS = ("core", "community", "members", "translate")
+# Every plugin of the repository (those with a plugin.py): the installed wheel must carry them all.
+PLUGINS = tuple(sorted(p.parent.name for p in (ROOT / "plugins").glob("*/plugin.py")))
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -135,6 +136,7 @@ print(json.dumps({
     "keys": len(catalog.texts["en"]),
     "data_dir": str(settings.data_dir),
     "themes_file": str(settings.themes_file),
+    "places": len(__import__("plugins.exchange.places", fromlist=["x"]).places().places),
 }))
 """
     out = json.loads(_run([str(installed / "python"), "-c", probe, str(config)], cwd, _clean_env(cwd)).stdout)
@@ -149,6 +151,7 @@ print(json.dumps({
     assert len(out["locales"]) == 1 + len(PLUGINS)
     assert out["keys"] > 20
     assert "plugins.members.models" in out["models"]  # what migrations/env.py imports, from the venv
+    assert out["places"] > 100  # data files other than YAML (the municipalities table) are in the wheel too
     # Paths in the config file are taken from the file's folder.
     assert out["data_dir"] == str(config.parent / "state")
     assert out["themes_file"] == str(config.parent / "my-themes.yaml")
