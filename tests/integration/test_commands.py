@@ -126,7 +126,7 @@ async def test_moderator_command_power_levels(bot, users):
 
     await mod.set_power(room, bernd.user_id, 0)  # demotion takes effect at once
     await bernd.wait_until(lambda: bernd.client.rooms[room].power_levels.get_user_level(bernd.user_id) == 0, 10)
-    again = await bernd.send(room, "!roomlang nl")
+    again = await bernd.send(room, "!raumsprache nl")  # a German command word: answered in German
     body = (await bernd.reply_to(again, bot.user_id, room))["content"]["body"]
     assert "Nur Moderatoren" in body
 

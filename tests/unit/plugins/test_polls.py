@@ -39,6 +39,8 @@ async def bot(tmp_path):
     for user in (ANNA, BERND, CAROL, DIRK):
         bot.add_member(user, ROOM)
     bot.make_moderator(MOD)
+    # A fixed hour: "until tomorrow 12:00" must not depend on when the suite runs (23:xx UTC is tomorrow in Amsterdam).
+    bot.clock.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     yield bot
     await bot.stop()
 
