@@ -18,6 +18,7 @@ from .direct import DirectChats
 from .directory import CommunityDirectory, load_themes
 from .dispatch import Dispatcher
 from .i18n import Catalog
+from .insights import Insights
 from .invites import InvitePolicy
 from .language import LanguageResolver
 from .matrix import MatrixClient
@@ -92,6 +93,7 @@ class App:
             directory=self.directory,
             limits=RateLimits(settings.bot.rate_limits, exempt=frozenset(settings.bot.admins)),
             direct=DirectChats(self.matrix),
+            insights=Insights(),
         )
         self.dispatcher = Dispatcher(
             self.services, self.router, self.metrics, settings.bot.ignore_users, timezone=settings.bot.timezone

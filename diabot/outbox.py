@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 # Pseudo event types the transport turns into actions, in queue order.
-FILE_EVENT = "diabot.file"  # upload content["text"] as a file, then send m.file
+FILE_EVENT = "diabot.file"  # upload content["text"] (or base64 "base64") as a file, then send m.file/m.image
 LEAVE_EVENT = "diabot.leave"  # leave the room (after what was queued before)
 # Put a state event: content = {"type": ..., "state_key": ..., "content": {...}}.
 STATE_EVENT = "diabot.state"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
+from .insights import Insights
 from .sending import UnitOfWork
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ class Services:
     limits: RateLimits
     direct: DirectChats
     translator: Translator | None
+    # What plugins contribute to the digest and the working document (diabot/insights.py).
+    insights: Insights = field(default_factory=Insights)
 
     def work(self) -> UnitOfWork:
         """One transaction outside an event (scheduled jobs, workers):

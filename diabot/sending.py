@@ -22,6 +22,7 @@ and the ledger records every part so a retraction takes back all of them.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -257,9 +258,26 @@ class Sender:
         content = poll_content(question, answers, max_selections=max_selections, disclosed=disclosed)
         return self.send_contents(room_id, [content], POLL_START)
 
-    def file(self, room_id: str, filename: str, text: str, mimetype: str = "text/plain") -> Handle:
-        """`text` uploaded as a file (encrypted in encrypted rooms), then an m.file."""
-        return self.send_contents(room_id, [{"filename": filename, "mimetype": mimetype, "text": text}], FILE_EVENT)
+    def file(
+        self,
+        room_id: str,
+        filename: str,
+        text: str | bytes,
+        mimetype: str = "text/plain",
+        *,
+        image_size: tuple[int, int] | None = None,
+    ) -> Handle:
+        """`text` (UTF-8) or binary data uploaded as a file (encrypted in encrypted
+        rooms), then an m.file; with `image_size` (width, height) an m.image.
+        Binary data rides in the outbox row as base64 (a chart is tens of kB)."""
+        content: dict[str, object] = {"filename": filename, "mimetype": mimetype}
+        if isinstance(text, bytes):
+            content["base64"] = base64.b64encode(text).decode("ascii")
+        else:
+            content["text"] = text
+        if image_size is not None:
+            content["image_size"] = list(image_size)
+        return self.send_contents(room_id, [content], FILE_EVENT)
 
     def raw(self, room_id: str, event_type: str, content: dict) -> Handle:
         """Any room event, as given."""

@@ -41,6 +41,7 @@ from .directory import SPACE_SLUG, CommunityDirectory, load_themes
 from .dispatch import Dispatcher
 from .events import Membership, Message, Reaction, Redaction, RoomEvent
 from .i18n import Catalog
+from .insights import Insights
 from .language import LanguageResolver
 from .metrics import Metrics
 from .outbox import LEAVE_EVENT, STATE_EVENT, Outbox, PermanentSendError
@@ -595,6 +596,7 @@ class TestBot:
         self.translator = translator
         plugin_rooms: Any = _RoomsForPlugins(self.rooms)
         self.direct = DirectChats(plugin_rooms)
+        self.insights = Insights()
         self.services = Services(
             db=self.db,
             outbox=self.outbox,
@@ -611,6 +613,7 @@ class TestBot:
             directory=self.directory,
             limits=RateLimits(settings.bot.rate_limits, exempt=frozenset(settings.bot.admins)),
             direct=self.direct,
+            insights=self.insights,
         )
         self.dispatcher = Dispatcher(
             self.services,

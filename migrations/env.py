@@ -19,6 +19,13 @@ for module in plugin_model_modules():
 
 target_metadata = Base.metadata
 config = context.config
+# Search structures a migration makes in plain SQL (SQLite's FTS5 table and its shadow tables,
+# PostgreSQL's expression index): no model describes them, so the drift check leaves them alone.
+SQL_ONLY_PREFIXES = ("exchange_fts", "ix_exchange_items_search_fts")
+
+
+def _include(obj, name, type_, reflected, compare_to) -> bool:  # Alembic's include_object hook
+    return not (reflected and compare_to is None and name is not None and name.startswith(SQL_ONLY_PREFIXES))
 
 
 def _configure(connection=None, url=None) -> None:
@@ -29,6 +36,7 @@ def _configure(connection=None, url=None) -> None:
         target_metadata=target_metadata,
         render_as_batch=is_sqlite,
         compare_type=True,
+        include_object=_include,
     )
 
 

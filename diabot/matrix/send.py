@@ -4,6 +4,7 @@ room). The row's txn id makes a retried send idempotent on the homeserver."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 from nio import RoomLeaveResponse, RoomPutStateResponse, RoomRedactResponse, RoomSendResponse, UploadResponse
@@ -23,6 +24,30 @@ def _refused(resp: object, what: str) -> Exception:
     if code in PERMANENT_ERRCODES:
         return PermanentSendError(f"{what}: {describe(resp)}")
     return RuntimeError(f"{what}: {describe(resp)}")
+
+
+def file_bytes(content: dict) -> bytes:
+    """What a queued file row uploads: base64 for binary data, else UTF-8 text."""
+    if "base64" in content:
+        return base64.b64decode(content["base64"], validate=True)
+    return str(content["text"]).encode("utf-8")
+
+
+def file_message(content: dict, size: int) -> dict[str, object]:
+    """The m.file (or m.image, with its width and height) that points at the upload."""
+    info: dict[str, object] = {"mimetype": content["mimetype"], "size": size}
+    msgtype = "m.file"
+    if content.get("image_size"):
+        width, height = content["image_size"]
+        info |= {"w": int(width), "h": int(height)}
+        msgtype = "m.image"
+    return {
+        "msgtype": msgtype,
+        "body": content["filename"],
+        "filename": content["filename"],
+        "info": info,
+        "m.mentions": {},
+    }
 
 
 class EventSender:
@@ -68,9 +93,10 @@ class EventSender:
         raise _refused(resp, "send failed")
 
     async def _send_file(self, room_id: str, content: dict, txn_id: str) -> str:
-        """Upload `content["text"]` as a file (encrypted in encrypted rooms), then send m.file."""
+        """Upload `content["text"]` (or the binary `content["base64"]`) as a file (encrypted
+        in encrypted rooms), then send m.file, or m.image when `image_size` is given."""
         client = self.session.nio
-        data = content["text"].encode("utf-8")
+        data = file_bytes(content)
         room = client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
         resp, keys = await call(
@@ -87,13 +113,7 @@ class EventSender:
         raise_if_transient(resp, "upload")  # upload() answers a (response, keys) pair
         if not isinstance(resp, UploadResponse):
             raise _refused(resp, "upload failed")
-        message: dict[str, object] = {
-            "msgtype": "m.file",
-            "body": content["filename"],
-            "filename": content["filename"],
-            "info": {"mimetype": content["mimetype"], "size": len(data)},
-            "m.mentions": {},
-        }
+        message = file_message(content, len(data))
         if encrypt:
             message["file"] = {**keys, "url": resp.content_uri, "mimetype": content["mimetype"]}
         else:

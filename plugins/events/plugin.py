@@ -26,6 +26,7 @@ from diabot.storage.models import aware
 from .announcements import Announcer
 from .config import EventsConfig
 from .dialogue import CreationDialogue
+from .digest import EventsDigest
 from .feeds import Feeds
 from .gdpr import EventPrivacy
 from .lifecycle import FIELD_BY_WORD, FIELD_CHOICES, EventDesk, parse_event_id
@@ -52,6 +53,7 @@ class EventsPlugin(Plugin[EventsConfig]):
         self.feeds = Feeds(services, config)
         privacy = EventPrivacy(self._rebalance_later)
         services.privacy.register("events", privacy.export, privacy.erase)
+        EventsDigest(services).register()  # new events in the digest (plugins/digest)
 
     async def start(self) -> None:
         """The tables are the truth: rebuild every job they imply."""

@@ -18,6 +18,7 @@ from diabot.formatting import escape_md
 from diabot.plugin import Plugin, PluginConfig, Services
 
 from . import answers as a
+from .digest import MembersDigest
 from .housekeeping import Housekeeping
 from .models import Profile
 from .moderation import ModeratorTools
@@ -51,6 +52,7 @@ class MembersPlugin(Plugin[MembersConfig]):
         privacy.recognise_private_chat(self.dialogue.is_private_chat)
         privacy.recognise_listing(self.profiles.listed_among)
         privacy.forget_in_memory(self.profiles.forget_in_memory)
+        MembersDigest(services).register()  # new members, the digest audience, active members (plugins/digest)
 
     async def start(self) -> None:
         # Once shortly after start (a changed privacy text is asked at once), then daily.

