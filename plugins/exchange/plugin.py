@@ -114,10 +114,7 @@ class ExchangePlugin(Plugin[ExchangeConfig]):
         prompt = await store.prompt(ctx.session, msg.sender)
         if prompt is None or prompt.room_id != msg.room_id:
             return
-        # Answer in the member's language: their choice, else that of their latest request.
-        hint = await store.last_lang(ctx.session, msg.sender)
-        lang = await self.services.languages.for_user(ctx.session, msg.sender, hint=hint)
-        ctx = replace(ctx, lang=lang)  # the same transaction and queue; other handlers keep theirs
+        ctx = await self._in_members_language(ctx, msg.sender)
         if prompt.kind == "consent":
             if word in YES or word in NO:
                 await self._answer(ctx, prompt.refs[0], yes=word in YES)
@@ -151,11 +148,18 @@ class ExchangePlugin(Plugin[ExchangeConfig]):
         else:
             ctx.reply(await self.introductions.decline(ctx, ctx.sender, match_id))
 
+    async def _in_members_language(self, ctx: Context, user_id: str) -> Context:
+        """No command word to go by: the member's choice, else the language of their latest request."""
+        hint = await store.last_lang(ctx.session, user_id)
+        lang = await self.services.languages.for_user(ctx.session, user_id, ctx.room_id, hint=hint)
+        return replace(ctx, lang=lang)  # the same transaction and queue; other handlers keep theirs
+
     @on(Reaction, key=PIN_KEY)
     async def pinned(self, ctx: Context, reaction: Reaction) -> None:
         message = await self.services.rooms.fetch_message(reaction.room_id, reaction.target)
         if message is None or message.sender == self.services.bot_user_id:
             return
+        ctx = await self._in_members_language(ctx, reaction.sender)
         author = message.sender
         agreed = author == reaction.sender or author in await self.services.privacy.listed(ctx.session, [author])
         if not agreed:

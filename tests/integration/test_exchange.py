@@ -91,4 +91,29 @@ async def test_a_german_seek_meets_a_dutch_offer_and_both_agree(make_bot, users,
     assert intro["content"]["msgtype"] == "m.text"
     assert set(intro["content"]["m.mentions"]["user_ids"]) == {anna.user_id, bernd.user_id}
     await wait_membership(anna, intro["room_id"], bernd.user_id)
+
+    # ---- knowledge: a Dutch item found by a German search through the shared concepts
+    shared = await bernd.send(group, "!deel Handleiding voor het lassen van RVS: https://example.org/rvs")
+    assert "Bewaard als kennis" in (await bernd.reply_to(shared, bot_id, group))["content"]["body"]
+    search = await anna.send(group, "!finde Schweißen")
+    assert "Handleiding voor het lassen van RVS" in (await anna.reply_to(search, bot_id, group))["content"]["body"]
+    # 📌 on her own message saves it, with its permalink
+    tip = await anna.send(group, "Tipp: das Förderprogramm für Wasserstoff läuft bis März")
+    await anna.send_event(
+        group, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": tip, "key": "📌"}}
+    )
+    await wait_text(anna, bot_id, "Als Wissen #")
+    found = await anna.send(group, "!finde Wasserstoff")
+    assert "Förderprogramm" in (await anna.reply_to(found, bot_id, group))["content"]["body"]
+
+    # ---- !forget: Bernd's offer and knowledge are gone from every search
+    private = question["room_id"]
+    await bernd.send(private, "!vergeet")
+    await wait_text(bernd, bot_id, "Zeker weten?")
+    await bernd.send(private, "!vergeet bevestig")
+    await wait_text(bernd, bot_id, "Klaar: alles wat ik over je bewaarde is gewist")
+    again = await anna.send(group, "!finde RVS")
+    body = (await anna.reply_to(again, bot_id, group))["content"]["body"]
+    assert "Schweißer für Edelstahl" in body  # her own seek is still there ...
+    assert "lassen van RVS" not in body and "Handleiding" not in body  # ... his offer and knowledge are not
     assert bot.stop() == 0
