@@ -10,6 +10,7 @@ Registered in plugin.py with `services.insights.register_digest/register_report(
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import datetime
 
@@ -19,11 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diabot.insights import ReportRow
 from diabot.plugin import Services
 
-from . import matching
-from .introductions import INTRODUCED, features
+from . import matching, store
+from .introductions import INTRODUCED, Plain, candidate_tokens, features
 from .models import OFFER, OPEN, SEEK, ExchangeItem, ExchangeMatch
 
 MAX_LINES = 5
+
+
+def _fitting(wanted: matching.Features, plain: list[tuple[int, Plain]]) -> list[tuple[int, matching.Score]]:
+    """In a worker thread: the candidates that match, with their scores."""
+    scored = [(i, matching.score(wanted, features(p))) for i, p in plain]
+    return [(i, s) for i, s in scored if s.matches]
 
 
 def _quote(text: str, limit: int = 120) -> str:
@@ -47,27 +54,27 @@ class ExchangeInsights:
         ).all()
         if not own:
             return []
-        fresh = (
-            await session.scalars(
-                select(ExchangeItem)
-                .where(
-                    ExchangeItem.status == OPEN,
-                    ExchangeItem.kind.in_((SEEK, OFFER)),
-                    ExchangeItem.created_at > since,
-                    ExchangeItem.author != user_id,
-                )
-                .order_by(ExchangeItem.id)
-            )
-        ).all()
+        # Per own request: the index's candidates recorded since the last digest, scored off the
+        # event loop (as a new request is matched) — never every fresh row of the network.
         i18n = self.services.i18n
+        best: dict[int, tuple[matching.Score, ExchangeItem]] = {}
+        for mine in own:
+            wanted = features(mine)
+            ids = await store.search_ids(
+                session,
+                [candidate_tokens(wanted)],
+                kinds=(OFFER if mine.kind == SEEK else SEEK,),
+                limit=store.MAX_CANDIDATES,
+                exclude_author=user_id,
+                created_after=since,
+            )
+            found_items = {i.id: i for i in await store.items(session, ids)}
+            plain = [(i, Plain.of(item)) for i, item in found_items.items()]
+            for item_id, scored in await asyncio.to_thread(_fitting, wanted, plain):
+                if item_id not in best or scored.score > best[item_id][0].score:
+                    best[item_id] = (scored, found_items[item_id])
         found: list[tuple[float, str]] = []
-        for item in fresh:
-            theirs = features(item)
-            scores = [matching.score(features(mine), theirs) for mine in own if mine.kind != item.kind]
-            fitting = [s for s in scores if s.matches]
-            if not fitting:
-                continue
-            top = max(fitting, key=lambda s: s.score)
+        for top, item in best.values():
             number = i18n.number(lang, round(top.km)) if top.km is not None else None
             why = matching.explain(top.shared, top.km, lang, i18n.t(lang, "exchange.both"), number)
             line = i18n.t(lang, f"exchange.digest.{item.kind}", id=item.id, text=_quote(item.text), why=why)

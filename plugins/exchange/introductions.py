@@ -28,7 +28,7 @@ SUGGESTED, ASKED, INTRODUCED, DECLINED = "suggested", "asked", "introduced", "de
 INTRO_INTENT = "exchange.intro:"
 
 
-def features(item: ExchangeItem | _Plain) -> Features:
+def features(item: ExchangeItem | Plain) -> Features:
     return Features(
         kind=item.kind,
         concepts=frozenset(item.concepts or ()),
@@ -41,7 +41,7 @@ def features(item: ExchangeItem | _Plain) -> Features:
 
 
 @dataclass(frozen=True)
-class _Plain:
+class Plain:
     """The columns matching reads, copied off an ORM row."""
 
     kind: str
@@ -54,7 +54,7 @@ class _Plain:
     side: str | None
 
     @classmethod
-    def of(cls, item: ExchangeItem) -> _Plain:
+    def of(cls, item: ExchangeItem) -> Plain:
         return cls(
             item.kind,
             item.text,
@@ -74,7 +74,7 @@ def candidate_tokens(mine: Features) -> list[str]:
     return specific or sorted(mine.keywords)
 
 
-def _rank(mine: Features, plain: list[tuple[int, _Plain]]) -> list[tuple[int, Score]]:
+def _rank(mine: Features, plain: list[tuple[int, Plain]]) -> list[tuple[int, Score]]:
     return matching.best(mine, [(i, features(p)) for i, p in plain])
 
 
@@ -109,7 +109,7 @@ class Introductions:
         by_id = {i.id: i for i in found}
         # Stemming and scoring up to MAX_CANDIDATES texts is CPU work: off the event loop, on plain
         # values (the ORM rows stay on the loop).
-        plain = [(i.id, _Plain.of(i)) for i in found]
+        plain = [(i.id, Plain.of(i)) for i in found]
         best = await asyncio.to_thread(_rank, mine, plain)
         return [(by_id[i], s) for i, s in best]
 

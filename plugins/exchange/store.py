@@ -9,9 +9,9 @@ bm25 on SQLite, ts_rank on PostgreSQL; both OR the query's tokens.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import KNOWLEDGE, OFFER, OPEN, SEEK, ExchangeItem, ExchangeMatch, ExchangePrompt
@@ -40,9 +40,10 @@ async def search_ids(
     kinds: Sequence[str],
     limit: int,
     exclude_author: str | None = None,
+    created_after: datetime | None = None,
 ) -> list[int]:
     """Ids of open items of `kinds` that match every group (any token of it), best first.
-    One group of tokens: any of them."""
+    One group of tokens: any of them. `created_after`: only items recorded since (a digest)."""
     groups = [sorted({t for t in group if t}) for group in groups]
     groups = [g for g in groups if g]
     if not groups:
@@ -51,6 +52,10 @@ async def search_ids(
     kind_names = [f":k{i}" for i in range(len(kinds))]
     params.update({f"k{i}": k for i, k in enumerate(kinds)})
     where = f"i.status = 'open' AND i.kind IN ({', '.join(kind_names)}) AND COALESCE(i.author, '') != :author"
+    if created_after is not None:
+        # Through the column's own type: SQLite keeps these as text, written the way SQLAlchemy writes them.
+        params["since"] = created_after.astimezone(UTC)
+        where += " AND i.created_at > :since"
     if session.get_bind().dialect.name == "postgresql":
         params["q"] = _ts_query(groups)
         sql = (
@@ -68,7 +73,10 @@ async def search_ids(
             "ORDER BY rowid DESC LIMIT :window) f JOIN exchange_items i ON i.id = f.rid "
             "WHERE " + where + " ORDER BY f.r, i.id DESC LIMIT :limit"
         )
-    return [row[0] for row in (await session.execute(text(sql), params)).all()]
+    query = text(sql)
+    if created_after is not None:
+        query = query.bindparams(bindparam("since", type_=ExchangeItem.__table__.c.created_at.type))
+    return [row[0] for row in (await session.execute(query, params)).all()]
 
 
 async def items(session: AsyncSession, ids: Sequence[int]) -> list[ExchangeItem]:
