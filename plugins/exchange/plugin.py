@@ -19,6 +19,7 @@ from diabot.context import Context
 from diabot.errors import Forbidden, UsageError
 from diabot.events import Message, Reaction
 from diabot.plugin import Plugin, PluginConfig, Services
+from diabot.resource_types import RESOURCES
 from diabot.sending import Sender
 
 from . import gdpr, render, search, store
@@ -28,7 +29,6 @@ from .introductions import Introductions
 from .models import CLOSED, OFFER, OPEN, PENDING, SEEK, ExchangeItem
 from .recording import Recorder
 from .taxonomy import LANGS, taxonomy
-from .text import RESOURCES
 
 PIN_KEY = "📌"
 _NUMBER = re.compile(r"^\s*#?(\d{1,4})\s*[.)]?\s*$")

@@ -16,12 +16,13 @@ from diabot.errors import UsageError
 from diabot.events import Message
 from diabot.formatting import Markdown
 from diabot.plugin import Services
+from diabot.resource_types import RESOURCES
 
 from . import store
 from .models import KNOWLEDGE, OPEN, PENDING, ExchangeItem
 from .places import find_place
 from .taxonomy import LANGS, taxonomy
-from .text import RESOURCES, concepts_of, resource_of, search_text, side_of_user, split_tags
+from .text import concepts_of, resource_of, search_text, side_of_user, split_tags
 
 
 def permalink(room_id: str, event_id: str) -> str:

@@ -17,21 +17,10 @@ from functools import cache
 
 import snowballstemmer  # type: ignore[import-untyped]
 
+from diabot.resource_types import RESOURCES
+
 from .taxonomy import LANGS, STEMMERS, fold, taxonomy
 
-# The ten resource types of the DIA documents (the same keys as onboarding's profile answers).
-RESOURCES = (
-    "knowledge",
-    "experience",
-    "people",
-    "facilities",
-    "networks",
-    "processes",
-    "data",
-    "reputation",
-    "finance",
-    "training",
-)
 SIDES = ("nl", "de")
 CONCEPT_PREFIX = "zzc"  # a concept token: zzc + the id without underscores (tokenizers split on "_")
 MIN_KEYWORD = 4  # shorter stems are not keywords for matching ("voor", "für" are stop words anyway)

@@ -8,19 +8,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-# From the DIA documents: what members can exchange.
-RESOURCES = (
-    "knowledge",
-    "experience",
-    "people",
-    "facilities",
-    "networks",
-    "processes",
-    "data",
-    "reputation",
-    "finance",
-    "training",
-)
 SIDES = ("nl", "de")
 # Besides the catalog's names of the two countries.
 SIDE_WORDS = {"nl": ("nl", "🇳🇱", "holland", "nederlandse"), "de": ("de", "🇩🇪", "deutsche", "duitse")}

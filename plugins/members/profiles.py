@@ -15,6 +15,7 @@ from sqlalchemy import String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diabot.formatting import escape_md
+from diabot.resource_types import RESOURCES
 from diabot.storage.models import utcnow
 
 from . import answers as a
@@ -95,7 +96,7 @@ class ProfileService:
             themes = self.suggested_themes()
             return a.choices(text, [(th.slug, [th.slug, th.name("nl"), th.name("de")]) for th in themes], multi=True)
         if field in ("offers", "seeks"):
-            options = [(k, [self.t(lang, f"members.resource.{k}") for lang in LANGS] + [k]) for k in a.RESOURCES]
+            options = [(k, [self.t(lang, f"members.resource.{k}") for lang in LANGS] + [k]) for k in RESOURCES]
             return a.choices(text, options, multi=True)
         return None
 
@@ -132,7 +133,7 @@ class ProfileService:
         return ", ".join(p for p in (profile.town, side) if p) or "—"
 
     def resources(self, keys: list[str], lang: str) -> str:
-        return ", ".join(self.t(lang, f"members.resource.{k}") for k in keys if k in a.RESOURCES) or "—"
+        return ", ".join(self.t(lang, f"members.resource.{k}") for k in keys if k in RESOURCES) or "—"
 
     async def listed_in(self, session: AsyncSession, theme: ThemeInfo) -> list[Profile]:
         listed = (await session.scalars(select(Profile).where(Profile.listed.is_(True)))).all()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from diabot.formatting import escape_md
+from diabot.resource_types import RESOURCES
 
 from . import answers as a
 from .models import Onboarding
@@ -59,7 +60,7 @@ class Prompts:
             listing = "\n".join(f"{i}. {escape_md(theme.name(lang))}" for i, theme in enumerate(themes, 1))
             return f"{self.t(lang, 'members.q.themes')}\n{listing}\n\n{self.t(lang, 'members.multi_hint')} {skip}"
         if step in ("offers", "seeks"):
-            listing = "\n".join(f"{i}. {self.t(lang, f'members.resource.{k}')}" for i, k in enumerate(a.RESOURCES, 1))
+            listing = "\n".join(f"{i}. {self.t(lang, f'members.resource.{k}')}" for i, k in enumerate(RESOURCES, 1))
             hints = f"{self.t(lang, 'members.multi_hint')} {skip}\n{self.t(lang, 'members.offers_hint')}"
             return f"{self.t(lang, f'members.q.{step}')}\n{listing}\n\n{hints}"
         return self.t(lang, f"members.q.{step}")  # listed, intro: yes/no
@@ -85,6 +86,6 @@ class Prompts:
         lines = [f"**{self.t(lang, 'members.offers.title')}**", ""]
         lines += [
             f"{i}. **{self.t(lang, f'members.resource.{k}')}**: {self.t(lang, f'members.resource_long.{k}')}"
-            for i, k in enumerate(a.RESOURCES, 1)
+            for i, k in enumerate(RESOURCES, 1)
         ]
         return "\n".join(lines)

@@ -262,7 +262,7 @@ def test_shipped_taxonomy_content() -> None:
     assert len(tx.concepts) >= 300
     assert kinds["resource"] == 10
     resources = {c.id for c in tx.concepts.values() if c.kind == "resource"}
-    from plugins.members.answers import RESOURCES
+    from diabot.resource_types import RESOURCES
 
     assert resources == set(RESOURCES)
     themes = {theme["slug"] for theme in yaml.safe_load(default_themes_file().read_text())["themes"]}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from diabot.resource_types import RESOURCES
 from diabot.testing import TestBot
-from plugins.members.answers import RESOURCES
 from plugins.members.models import Onboarding, Profile
 
 ANNA = "@anna:x.de"  # a German server: the dialogue guesses German until she chooses
