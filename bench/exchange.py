@@ -76,7 +76,7 @@ async def load(db: Database, items: int, analysed: list[tuple[str, str, list[str
             {
                 "kind": kind,
                 "status": "open",
-                "author": f"@user{i % 700}:x",
+                "author": f"@user{i % 50_000}:x",  # 50,000 authors: each of the 700 digest readers owns two
                 "text": body,
                 "lang": lang,
                 "concepts": listed,
